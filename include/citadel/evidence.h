@@ -1,0 +1,45 @@
+// Evidence: what a TEE produces to prove what code runs inside it, and the
+// report_data convention that binds it to Citadel's TLS key and nonces.
+#ifndef CITADEL_EVIDENCE_H_
+#define CITADEL_EVIDENCE_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "citadel/bytes.h"
+
+namespace citadel {
+
+enum class EvidenceKind : uint8_t {
+  kSim = 1,       // Citadel simulation platform: protects NOTHING
+  kSgxDcap = 2,   // Intel SGX DCAP quote v3
+  kTdx = 3,       // Intel TDX quote v4/v5
+  kSevSnp = 4,    // AMD SEV-SNP attestation report
+  kNvidiaGpu = 5, // NVIDIA H100 SPDM measurement report
+};
+
+std::string_view EvidenceKindName(EvidenceKind kind);  // "sim", "sgx", "tdx", "snp", "nvidia"
+std::optional<EvidenceKind> EvidenceKindFromName(std::string_view name);
+
+struct Evidence {
+  EvidenceKind kind = EvidenceKind::kSim;
+  Bytes bytes;
+};
+
+using ReportData = std::array<uint8_t, 64>;
+
+// report_data layout (docs/protocol.md):
+//   [0, 32)  SHA-256 of the TLS certificate's SubjectPublicKeyInfo (DER)
+//   [32, 64) SHA-256("citadel/tls-cert/v1")            for certificate evidence
+//            SHA-256("citadel/nonce/v1" || nonce)      for fresh evidence
+// The two purposes are domain-separated so that one can never pass for the
+// other, and a client's nonce is never echoed raw.
+ReportData ReportDataForCertificate(ByteSpan tls_spki_der);
+ReportData ReportDataForNonce(ByteSpan tls_spki_der, ByteSpan nonce);
+
+}  // namespace citadel
+
+#endif  // CITADEL_EVIDENCE_H_

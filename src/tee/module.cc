@@ -1,0 +1,1 @@
+// Placeholder so the module library builds before its first source lands.

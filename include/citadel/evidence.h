@@ -40,6 +40,41 @@ using ReportData = std::array<uint8_t, 64>;
 ReportData ReportDataForCertificate(ByteSpan tls_spki_der);
 ReportData ReportDataForNonce(ByteSpan tls_spki_der, ByteSpan nonce);
 
+// ---- Simulation evidence (EvidenceKind::kSim), docs/protocol.md ----------
+//
+// Binary, little endian:
+//   magic "CTDLSIM1" (8) | u16 version = 1 | u32 flags (bit 0 SIMULATION, must
+//   be set; other bits must be 0) | measurement (48) | report_data (64) |
+//   u64 timestamp (unix seconds, informational) | u16-prefixed signer
+//   SubjectPublicKeyInfo DER (P-384) | u16-prefixed ECDSA-SHA384 DER signature
+//   over every byte before the signature's length prefix.
+// This is only the codec: it checks structure, not the signature. Use
+// VerifyEvidence (attest.h) to decide whether evidence is authentic.
+inline constexpr uint16_t kSimEvidenceVersion = 1;
+inline constexpr uint32_t kSimFlagSimulation = 1u << 0;
+
+struct SimEvidenceBody {
+  uint32_t flags = kSimFlagSimulation;
+  std::array<uint8_t, 48> measurement{};
+  ReportData report_data{};
+  uint64_t timestamp = 0;
+  Bytes signer_spki_der;
+};
+
+// The bytes the signature covers (everything before the signature).
+Result<Bytes> SimEvidenceSignedPart(const SimEvidenceBody& body);
+// signed_part || u16 length || signature.
+Result<Bytes> FinishSimEvidence(ByteSpan signed_part, ByteSpan signature);
+
+struct ParsedSimEvidence {
+  SimEvidenceBody body;
+  Bytes signed_part;
+  Bytes signature;
+};
+// InvalidArgument on bad magic, unknown version, unknown or missing flags,
+// truncation, or trailing bytes.
+Result<ParsedSimEvidence> ParseSimEvidence(ByteSpan bytes);
+
 }  // namespace citadel
 
 #endif  // CITADEL_EVIDENCE_H_

@@ -1,0 +1,114 @@
+// The kernel interface and the op registry.
+//
+// A kernel is created once per node at Load by its factory, which reads and
+// validates the node's attributes (so a bad attribute fails Load, not Run).
+// Kernel::Run is const and keeps no state between calls, which is what makes
+// Model::Run safe from many threads.
+#ifndef CITADEL_ENGINE_KERNEL_H_
+#define CITADEL_ENGINE_KERNEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "citadel/status.h"
+#include "citadel/tensor.h"
+#include "graph.h"
+
+namespace citadel::engine {
+
+// What a kernel sees while running: its inputs (nullptr for an omitted
+// optional input) and the outputs it must fill.
+class KernelContext {
+ public:
+  KernelContext(std::span<const Tensor* const> inputs, std::vector<Tensor>* outputs,
+                size_t max_tensor_bytes)
+      : inputs_(inputs), outputs_(outputs), max_tensor_bytes_(max_tensor_bytes) {}
+
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_->size(); }
+  // nullptr when the input is absent (omitted or beyond the node's inputs).
+  const Tensor* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+
+  // Allocates output i (zero-filled). Fails with ResourceExhausted past the
+  // per-tensor limit, so a hostile shape cannot exhaust memory.
+  Result<Tensor*> Allocate(size_t i, DType dtype, const Shape& shape);
+  // A scratch or intermediate tensor under the same limit.
+  Result<Tensor> NewTensor(DType dtype, const Shape& shape) const;
+  // Sets output i to an existing tensor (views such as Reshape, Identity).
+  void SetOutput(size_t i, Tensor t) { (*outputs_)[i] = std::move(t); }
+
+  size_t max_tensor_bytes() const { return max_tensor_bytes_; }
+
+ private:
+  std::span<const Tensor* const> inputs_;
+  std::vector<Tensor>* outputs_;
+  size_t max_tensor_bytes_;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Run(KernelContext& ctx) const = 0;
+};
+
+// Everything a factory may look at when building a kernel for one node.
+struct KernelInit {
+  const Node& node;
+  int64_t opset;        // the model's opset for the node's domain
+  const Graph& graph;   // for static types and constant inputs
+  // Constant input i (initializer or folded value), or nullptr.
+  const Tensor* ConstantInput(size_t i) const;
+  const ValueType* InputType(size_t i) const;
+  size_t num_inputs() const { return node.inputs.size(); }
+  size_t num_outputs() const { return node.outputs.size(); }
+};
+
+using KernelFactory = std::function<Result<std::unique_ptr<Kernel>>(const KernelInit&)>;
+
+// Kernels keyed by (domain, op_type) with the opset range they implement.
+class OpRegistry {
+ public:
+  // Registers `factory` for opsets [since, until] of (domain, op_type).
+  void Register(const std::string& domain, const std::string& op_type, int64_t since,
+                int64_t until, KernelFactory factory);
+
+  // Finds the factory for `op_type` at `opset`; Unsupported names the op,
+  // domain and opset (the caller adds the node name).
+  Result<const KernelFactory*> Find(const std::string& domain, const std::string& op_type,
+                                    int64_t opset) const;
+
+  // "Add", "Conv", ... sorted, for docs and tests.
+  std::vector<std::string> OpTypes(const std::string& domain = "") const;
+
+  // The registry with every built-in kernel.
+  static const OpRegistry& Default();
+
+ private:
+  struct Entry {
+    int64_t since;
+    int64_t until;
+    KernelFactory factory;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Entry>> entries_;
+};
+
+// The newest ai.onnx opset any kernel here was checked against. Models
+// declaring a newer opset fail at Load for ops whose semantics might differ.
+constexpr int64_t kMaxOnnxOpset = 17;
+
+// Convenience for kernels whose factory ignores attributes.
+template <typename K>
+KernelFactory SimpleFactory() {
+  return [](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<K>());
+  };
+}
+
+}  // namespace citadel::engine
+
+#endif  // CITADEL_ENGINE_KERNEL_H_

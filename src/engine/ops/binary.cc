@@ -1,0 +1,292 @@
+// Elementwise binary ops with numpy broadcasting: arithmetic, comparison,
+// logical, and the variadic Max/Min/Sum/Mean built on them.
+//
+// Integer arithmetic wraps (computed in the unsigned type) instead of being
+// undefined, and integer division by zero is an error rather than SIGFPE:
+// inputs are hostile.
+#include <cmath>
+#include <type_traits>
+
+#include "../kernel.h"
+#include "common.h"
+#include "ops.h"
+
+namespace citadel::engine::ops {
+namespace {
+
+enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMod, kFMod, kMax, kMin,
+                   kEqual, kLess, kGreater, kLessEq, kGreaterEq, kAnd, kOr, kXor };
+
+bool IsComparison(BinOp op) {
+  return op == BinOp::kEqual || op == BinOp::kLess || op == BinOp::kGreater ||
+         op == BinOp::kLessEq || op == BinOp::kGreaterEq;
+}
+bool IsLogical(BinOp op) { return op == BinOp::kAnd || op == BinOp::kOr || op == BinOp::kXor; }
+
+template <typename T>
+T Wrap(BinOp op, T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  switch (op) {
+    case BinOp::kAdd: return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    case BinOp::kSub: return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+    default: return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+  }
+}
+
+// Returns false on an integer division by zero.
+template <typename T>
+bool Arith(BinOp op, T a, T b, T* out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case BinOp::kAdd: *out = a + b; break;
+      case BinOp::kSub: *out = a - b; break;
+      case BinOp::kMul: *out = a * b; break;
+      case BinOp::kDiv: *out = a / b; break;
+      case BinOp::kMax: *out = std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b); break;
+      case BinOp::kMin: *out = std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b); break;
+      case BinOp::kFMod: *out = std::fmod(a, b); break;
+      case BinOp::kMod: {
+        // Python-style: the result takes the divisor's sign.
+        T r = std::fmod(a, b);
+        if (r != 0 && ((r < 0) != (b < 0))) r += b;
+        *out = r;
+        break;
+      }
+      default: return false;
+    }
+  } else {
+    switch (op) {
+      case BinOp::kAdd:
+      case BinOp::kSub:
+      case BinOp::kMul:
+        if constexpr (sizeof(T) >= sizeof(int)) {
+          *out = Wrap(op, a, b);
+        } else {
+          *out = static_cast<T>(op == BinOp::kAdd ? a + b : op == BinOp::kSub ? a - b : a * b);
+        }
+        break;
+      case BinOp::kDiv:
+      case BinOp::kMod:
+      case BinOp::kFMod: {
+        if (b == 0) return false;
+        if constexpr (std::is_signed_v<T>) {
+          if (b == -1) {  // avoids the INT_MIN / -1 trap
+            *out = op == BinOp::kDiv ? Wrap(BinOp::kSub, T{0}, a) : T{0};
+            break;
+          }
+        }
+        if (op == BinOp::kDiv) {
+          *out = static_cast<T>(a / b);
+        } else {
+          T r = static_cast<T>(a % b);
+          if constexpr (std::is_signed_v<T>) {
+            if (op == BinOp::kMod && r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+          }
+          *out = r;
+        }
+        break;
+      }
+      case BinOp::kMax: *out = a > b ? a : b; break;
+      case BinOp::kMin: *out = a < b ? a : b; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+template <typename T>
+bool Compare(BinOp op, T a, T b) {
+  switch (op) {
+    case BinOp::kEqual: return a == b;
+    case BinOp::kLess: return a < b;
+    case BinOp::kGreater: return a > b;
+    case BinOp::kLessEq: return a <= b;
+    default: return a >= b;
+  }
+}
+
+const char* OpName(BinOp op) {
+  switch (op) {
+    case BinOp::kDiv: return "Div";
+    case BinOp::kMod: return "Mod";
+    default: return "operator";
+  }
+}
+
+// Computes op(a, b) into a new tensor.
+Result<Tensor> ApplyBinary(const KernelContext& ctx, BinOp op, const Tensor& a, const Tensor& b) {
+  CITADEL_ASSIGN_OR_RETURN(Shape out_shape, BroadcastShapes(a.shape(), b.shape()));
+  const std::array<const Shape*, 2> shapes = {&a.shape(), &b.shape()};
+
+  if (op == BinOp::kPow) {
+    // Pow alone allows the exponent a different type; the result has the
+    // base's type. Computing in double covers every combination.
+    Tensor out;
+    Status st = DispatchNumeric(a.dtype(), [&]<typename TA>() -> Status {
+      return DispatchNumeric(b.dtype(), [&]<typename TB>() -> Status {
+        CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(a.dtype(), out_shape));
+        const TA* pa = a.data<TA>();
+        const TB* pb = b.data<TB>();
+        TA* po = out.data<TA>();
+        ForEachBroadcast<2>(out_shape, shapes, [&](size_t i, const std::array<int64_t, 2>& o) {
+          double r = std::pow(static_cast<double>(pa[o[0]]), static_cast<double>(pb[o[1]]));
+          if constexpr (std::is_integral_v<TA>) {
+            // Out-of-range float->int conversion is undefined; saturate-free
+            // wrap via int64 keeps it defined for hostile inputs.
+            if (!std::isfinite(r) || std::fabs(r) > 9.2e18) r = 0;
+            po[i] = static_cast<TA>(static_cast<int64_t>(r));
+          } else {
+            po[i] = static_cast<TA>(r);
+          }
+        });
+        return Status::Ok();
+      });
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+  CITADEL_RETURN_IF_ERROR(ExpectSameDType(a, b, "binary operator inputs"));
+
+  if (IsLogical(op)) {
+    CITADEL_RETURN_IF_ERROR(ExpectDType(a, DType::kBool, "logical operator input"));
+    CITADEL_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(DType::kBool, out_shape));
+    const uint8_t* pa = a.raw_data();
+    const uint8_t* pb = b.raw_data();
+    uint8_t* po = out.raw_data();
+    ForEachBroadcast<2>(out_shape, shapes, [&](size_t i, const std::array<int64_t, 2>& o) {
+      bool x = pa[o[0]] != 0, y = pb[o[1]] != 0;
+      po[i] = op == BinOp::kAnd ? (x && y) : op == BinOp::kOr ? (x || y) : (x != y);
+    });
+    return out;
+  }
+
+  if (IsComparison(op)) {
+    Tensor out;
+    DType dt = a.dtype() == DType::kBool ? DType::kUInt8 : a.dtype();  // Equal on bool
+    Status st = DispatchNumeric(dt, [&]<typename T>() -> Status {
+      CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(DType::kBool, out_shape));
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      uint8_t* po = out.raw_data();
+      ForEachBroadcast<2>(out_shape, shapes, [&](size_t i, const std::array<int64_t, 2>& o) {
+        po[i] = Compare(op, pa[o[0]], pb[o[1]]);
+      });
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+  Tensor out;
+  Status st = DispatchNumeric(a.dtype(), [&]<typename T>() -> Status {
+    CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(a.dtype(), out_shape));
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = out.data<T>();
+    bool ok = true;
+    if (a.shape() == b.shape()) {
+      // Common case (residual adds, biases already expanded): no index math.
+      for (size_t i = 0; i < out.num_elements(); ++i) ok &= Arith(op, pa[i], pb[i], &po[i]);
+    } else {
+      ForEachBroadcast<2>(out_shape, shapes, [&](size_t i, const std::array<int64_t, 2>& o) {
+        ok &= Arith(op, pa[o[0]], pb[o[1]], &po[i]);
+      });
+    }
+    if (!ok) return Status::InvalidArgument(std::string(OpName(op)) + ": integer division by zero");
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+class BinaryKernel : public Kernel {
+ public:
+  explicit BinaryKernel(BinOp op) : op_(op) {}
+  Status Run(KernelContext& ctx) const override {
+    CITADEL_ASSIGN_OR_RETURN(const Tensor* a, RequireInput(ctx, 0, "A"));
+    CITADEL_ASSIGN_OR_RETURN(const Tensor* b, RequireInput(ctx, 1, "B"));
+    CITADEL_ASSIGN_OR_RETURN(Tensor out, ApplyBinary(ctx, op_, *a, *b));
+    ctx.SetOutput(0, std::move(out));
+    return Status::Ok();
+  }
+
+ private:
+  BinOp op_;
+};
+
+// Max, Min, Sum, Mean: any number of inputs, all broadcast together.
+class VariadicKernel : public Kernel {
+ public:
+  VariadicKernel(BinOp op, bool mean) : op_(op), mean_(mean) {}
+  Status Run(KernelContext& ctx) const override {
+    if (ctx.num_inputs() == 0 || ctx.input(0) == nullptr) {
+      return Status::InvalidArgument("needs at least one input");
+    }
+    Tensor acc = *ctx.input(0);
+    for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+      CITADEL_ASSIGN_OR_RETURN(const Tensor* t, RequireInput(ctx, i, "data"));
+      CITADEL_ASSIGN_OR_RETURN(acc, ApplyBinary(ctx, op_, acc, *t));
+    }
+    if (mean_) {
+      Tensor out;
+      CITADEL_RETURN_IF_ERROR(DispatchFloat(acc.dtype(), [&]<typename T>() -> Status {
+        CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(acc.dtype(), acc.shape()));
+        const T n = static_cast<T>(ctx.num_inputs());
+        for (size_t i = 0; i < acc.num_elements(); ++i) out.data<T>()[i] = acc.data<T>()[i] / n;
+        return Status::Ok();
+      }));
+      acc = out;
+    } else if (ctx.num_inputs() == 1) {
+      acc = acc.Clone();  // never hand a caller's buffer through as ours
+    }
+    ctx.SetOutput(0, std::move(acc));
+    return Status::Ok();
+  }
+
+ private:
+  BinOp op_;
+  bool mean_;
+};
+
+KernelFactory Binary(BinOp op) {
+  return [op](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel>(op));
+  };
+}
+
+KernelFactory Variadic(BinOp op, bool mean = false) {
+  return [op, mean](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<VariadicKernel>(op, mean));
+  };
+}
+
+}  // namespace
+
+void RegisterBinaryOps(OpRegistry& r) {
+  // Opset 7 introduced numpy broadcasting; earlier versions used an explicit
+  // `broadcast` attribute with different semantics and are not supported.
+  r.Register("", "Add", 7, kMaxOnnxOpset, Binary(BinOp::kAdd));
+  r.Register("", "Sub", 7, kMaxOnnxOpset, Binary(BinOp::kSub));
+  r.Register("", "Mul", 7, kMaxOnnxOpset, Binary(BinOp::kMul));
+  r.Register("", "Div", 7, kMaxOnnxOpset, Binary(BinOp::kDiv));
+  r.Register("", "Pow", 7, kMaxOnnxOpset, Binary(BinOp::kPow));
+  r.Register("", "Equal", 7, kMaxOnnxOpset, Binary(BinOp::kEqual));
+  r.Register("", "Less", 7, kMaxOnnxOpset, Binary(BinOp::kLess));
+  r.Register("", "Greater", 7, kMaxOnnxOpset, Binary(BinOp::kGreater));
+  r.Register("", "LessOrEqual", 12, kMaxOnnxOpset, Binary(BinOp::kLessEq));
+  r.Register("", "GreaterOrEqual", 12, kMaxOnnxOpset, Binary(BinOp::kGreaterEq));
+  r.Register("", "And", 7, kMaxOnnxOpset, Binary(BinOp::kAnd));
+  r.Register("", "Or", 7, kMaxOnnxOpset, Binary(BinOp::kOr));
+  r.Register("", "Xor", 7, kMaxOnnxOpset, Binary(BinOp::kXor));
+  r.Register("", "Max", 8, kMaxOnnxOpset, Variadic(BinOp::kMax));
+  r.Register("", "Min", 8, kMaxOnnxOpset, Variadic(BinOp::kMin));
+  r.Register("", "Sum", 8, kMaxOnnxOpset, Variadic(BinOp::kAdd));
+  r.Register("", "Mean", 8, kMaxOnnxOpset, Variadic(BinOp::kAdd, /*mean=*/true));
+  r.Register("", "Mod", 10, kMaxOnnxOpset, [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    CITADEL_ASSIGN_OR_RETURN(int64_t fmod, init.node.attrs.GetInt("fmod", 0));
+    return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel>(fmod ? BinOp::kFMod : BinOp::kMod));
+  });
+}
+
+}  // namespace citadel::engine::ops

@@ -1,0 +1,38 @@
+// Registration entry points of the built-in kernels, one per op file.
+// Adding an op: write ops/<op>.cc with a Register<Op>Ops function, declare it
+// here and call it from RegisterAll (ops/register.cc).
+#ifndef CITADEL_ENGINE_OPS_OPS_H_
+#define CITADEL_ENGINE_OPS_OPS_H_
+
+namespace citadel::engine {
+class OpRegistry;
+}
+
+namespace citadel::engine::ops {
+
+void RegisterAll(OpRegistry& r);
+
+void RegisterBinaryOps(OpRegistry& r);       // binary.cc: Add Sub Mul Div Pow Equal Less ...
+void RegisterUnaryOps(OpRegistry& r);        // unary.cc: Relu Sigmoid Tanh Exp Log ...
+void RegisterClipOps(OpRegistry& r);         // clip.cc
+void RegisterIdentityOps(OpRegistry& r);     // identity.cc: Identity Dropout
+void RegisterConvOps(OpRegistry& r);         // conv.cc
+void RegisterPoolOps(OpRegistry& r);         // pool.cc: MaxPool AveragePool Global*Pool
+void RegisterGemmOps(OpRegistry& r);         // gemm.cc
+void RegisterMatMulOps(OpRegistry& r);       // matmul.cc
+void RegisterShapeOps(OpRegistry& r);        // reshape.cc: Reshape Flatten Squeeze Unsqueeze
+void RegisterSoftmaxOps(OpRegistry& r);      // softmax.cc: Softmax LogSoftmax
+void RegisterConstantOps(OpRegistry& r);     // constant.cc: Constant ConstantOfShape Shape
+void RegisterBatchNormOps(OpRegistry& r);    // batchnorm.cc
+void RegisterConcatOps(OpRegistry& r);       // concat.cc: Concat Split
+void RegisterTransposeOps(OpRegistry& r);    // transpose.cc
+void RegisterGatherOps(OpRegistry& r);       // gather.cc
+void RegisterCastOps(OpRegistry& r);         // cast.cc
+void RegisterReduceOps(OpRegistry& r);       // reduce.cc
+void RegisterSliceOps(OpRegistry& r);        // slice.cc
+void RegisterExpandOps(OpRegistry& r);       // expand.cc: Expand Where
+void RegisterPadOps(OpRegistry& r);          // pad.cc
+
+}  // namespace citadel::engine::ops
+
+#endif  // CITADEL_ENGINE_OPS_OPS_H_

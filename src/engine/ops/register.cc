@@ -1,0 +1,18 @@
+#include "ops.h"
+
+namespace citadel::engine::ops {
+
+void RegisterAll(OpRegistry& r) {
+  RegisterBinaryOps(r);
+  RegisterUnaryOps(r);
+  RegisterClipOps(r);
+  RegisterIdentityOps(r);
+  RegisterConvOps(r);
+  RegisterPoolOps(r);
+  RegisterGemmOps(r);
+  RegisterMatMulOps(r);
+  RegisterShapeOps(r);
+  RegisterSoftmaxOps(r);
+}
+
+}  // namespace citadel::engine::ops

@@ -1,0 +1,32 @@
+// Stage 4: graph optimisations on the IR. Each pass keeps the graph's
+// observable behaviour (outputs for every input) unchanged.
+#ifndef CITADEL_ENGINE_OPTIMIZER_H_
+#define CITADEL_ENGINE_OPTIMIZER_H_
+
+#include <cstddef>
+
+#include "citadel/status.h"
+#include "graph.h"
+#include "kernel.h"
+
+namespace citadel::engine {
+
+struct OptimizeStats {
+  size_t folded = 0;   // nodes replaced by constants
+  size_t removed = 0;  // dead nodes dropped
+};
+
+// Runs every node whose inputs are all constants once, at Load, and turns
+// its outputs into constants. Results larger than max_folded_bytes stay
+// computed at run time (folding must not turn a small model into a big one).
+// A node that fails on constant inputs fails the Load: it would fail every Run.
+Status FoldConstants(Graph* graph, const OpRegistry& registry, size_t max_folded_bytes,
+                     OptimizeStats* stats);
+
+// Drops nodes none of whose outputs reach a graph output, and constants
+// nothing reads any more.
+void EliminateDeadNodes(Graph* graph, OptimizeStats* stats);
+
+}  // namespace citadel::engine
+
+#endif  // CITADEL_ENGINE_OPTIMIZER_H_

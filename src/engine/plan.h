@@ -1,0 +1,35 @@
+// Stage 5: from the optimised IR to an executable plan: one kernel per node
+// (looked up in the op registry) and the liveness of every value, so the
+// executor can free intermediates as soon as their last reader has run.
+#ifndef CITADEL_ENGINE_PLAN_H_
+#define CITADEL_ENGINE_PLAN_H_
+
+#include <memory>
+#include <vector>
+
+#include "citadel/status.h"
+#include "graph.h"
+#include "kernel.h"
+
+namespace citadel::engine {
+
+struct Step {
+  size_t node;                          // index into Graph::nodes
+  std::unique_ptr<Kernel> kernel;
+  std::vector<int> release_after;       // values no later step reads
+};
+
+struct Plan {
+  std::vector<Step> steps;
+};
+
+// Fails with Unsupported for the first node no kernel implements, naming op
+// type, domain, opset and node. Used before the ONNX checker so that an op
+// we lack is reported as such, not as a schema error.
+Status CheckSupported(const Graph& graph, const OpRegistry& registry);
+
+Result<Plan> BuildPlan(const Graph& graph, const OpRegistry& registry);
+
+}  // namespace citadel::engine
+
+#endif  // CITADEL_ENGINE_PLAN_H_

@@ -1,1 +1,0 @@
-// Placeholder so the module library builds before its first source lands.

@@ -1,0 +1,235 @@
+// The C++ client: attested connection, then KServe v2 calls over it.
+#include "citadel/client.h"
+
+#include <httplib.h>
+
+#include <mutex>
+
+#include "citadel/channel.h"
+#include "citadel/crypto.h"
+#include "citadel/protocol.h"
+
+namespace citadel {
+namespace {
+
+using nlohmann::json;
+
+struct ParsedUrl {
+  std::string host;
+  int port = 0;
+};
+
+Result<ParsedUrl> ParseUrl(const std::string& url) {
+  const std::string prefix = "https://";
+  if (url.rfind(prefix, 0) != 0) {
+    return Status::InvalidArgument("server URL must start with https:// (Citadel only speaks attested TLS): " + url);
+  }
+  std::string rest = url.substr(prefix.size());
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) return Status::InvalidArgument("server URL must not have a path: " + url);
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) {
+    return Status::InvalidArgument("server URL needs host and port, e.g. https://127.0.0.1:8443");
+  }
+  ParsedUrl p;
+  p.host = rest.substr(0, colon);
+  if (p.host.size() > 2 && p.host.front() == '[' && p.host.back() == ']') p.host = p.host.substr(1, p.host.size() - 2);
+  const std::string port = rest.substr(colon + 1);
+  char* end = nullptr;
+  long v = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || v < 1 || v > 65535) return Status::InvalidArgument("bad port in server URL: " + port);
+  p.port = static_cast<int>(v);
+  return p;
+}
+
+Result<std::vector<TensorInfo>> TensorInfosFromJson(const json& j) {
+  std::vector<TensorInfo> out;
+  if (!j.is_array()) return Status::Internal("server sent malformed tensor metadata");
+  for (const auto& e : j) {
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string() || !e.contains("datatype") ||
+        !e["datatype"].is_string() || !e.contains("shape") || !e["shape"].is_array()) {
+      return Status::Internal("server sent malformed tensor metadata");
+    }
+    TensorInfo t;
+    t.name = e["name"].get<std::string>();
+    auto dt = DTypeFromKServeName(e["datatype"].get<std::string>());
+    if (!dt) return Status::Internal("server sent unknown datatype");
+    t.dtype = *dt;
+    for (const auto& d : e["shape"]) {
+      if (!d.is_number_integer()) return Status::Internal("server sent malformed shape");
+      t.shape.push_back(d.get<int64_t>());
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<ModelInfo> ModelInfoFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("name") || !j["name"].is_string() || !j.contains("id") || !j["id"].is_string() ||
+      !j.contains("version") || !j["version"].is_number_integer()) {
+    return Status::Internal("server sent malformed model metadata");
+  }
+  ModelInfo m;
+  m.name = j["name"].get<std::string>();
+  m.id = j["id"].get<std::string>();
+  m.version = j["version"].get<int64_t>();
+  if (j.contains("size_bytes") && j["size_bytes"].is_number_unsigned()) m.size_bytes = j["size_bytes"].get<size_t>();
+  if (j.contains("inputs")) {
+    CITADEL_ASSIGN_OR_RETURN(m.inputs, TensorInfosFromJson(j["inputs"]));
+  }
+  if (j.contains("outputs")) {
+    CITADEL_ASSIGN_OR_RETURN(m.outputs, TensorInfosFromJson(j["outputs"]));
+  }
+  return m;
+}
+
+class ClientImpl : public Client {
+ public:
+  ClientImpl(ParsedUrl url, ClientOptions options)
+      : url_(std::move(url)),
+        options_(std::move(options)),
+        verifier_(std::make_shared<AttestedTlsVerifier>(options_.policy)),
+        http_(url_.host, url_.port) {}
+
+  Status Init() {
+    if (!http_.is_valid()) return Status::Internal("TLS client context could not be created");
+    // httplib's own verification would demand a CA chain and, worse, reset
+    // the verify mode; Citadel's verifier replaces it entirely.
+    http_.enable_server_certificate_verification(false);
+    CITADEL_RETURN_IF_ERROR(verifier_->Install(http_.ssl_context()));
+    auto t = options_.timeout.count();
+    http_.set_connection_timeout(std::min<long>(t, 30), 0);
+    http_.set_read_timeout(t, 0);
+    http_.set_write_timeout(t, 0);
+    http_.set_keep_alive(true);
+
+    // The first request triggers the handshake; the verifier runs inside it,
+    // so this GET is only sent once the server's evidence was accepted.
+    CITADEL_ASSIGN_OR_RETURN(json live, Call("GET", "/v2/health/live", ""));
+    (void)live;
+    auto verified = verifier_->verified();
+    if (!verified) return Status::Internal("handshake completed without attestation");
+    attestation_ = verified->evidence;
+    pinned_key_ = verified->spki_der;
+
+    // Liveness: fresh evidence over our own random nonce, bound to the same key.
+    Bytes nonce(32);
+    CITADEL_RETURN_IF_ERROR(RandomBytes(nonce));
+    CITADEL_ASSIGN_OR_RETURN(VerifiedEvidence fresh, Attest(nonce));
+    (void)fresh;
+    return Status::Ok();
+  }
+
+  const VerifiedEvidence& attestation() const override { return attestation_; }
+  const Bytes& pinned_key() const override { return pinned_key_; }
+
+  Result<Evidence> FetchEvidence(ByteSpan nonce) override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/attestation?nonce=" + HexEncode(nonce), ""));
+    if (!j.is_object() || !j.contains("evidence") || !j["evidence"].is_string()) {
+      return Status::AttestationFailed("server sent a malformed attestation response");
+    }
+    auto raw = Base64Decode(j["evidence"].get<std::string>());
+    if (!raw.ok()) return Status::AttestationFailed("attestation response: evidence is not base64");
+    return DecodeEvidenceEnvelope(*raw);
+  }
+
+  Result<VerifiedEvidence> Attest(ByteSpan nonce) override {
+    if (nonce.size() < 16 || nonce.size() > 64) return Status::InvalidArgument("nonce must be 16 to 64 bytes");
+    CITADEL_ASSIGN_OR_RETURN(Evidence evidence, FetchEvidence(nonce));
+    return VerifyFreshEvidence(evidence, options_.policy, pinned_key_, nonce);
+  }
+
+  Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes,
+                                std::optional<int64_t> version) override {
+    std::string path = "/v2/repository/models/" + name;
+    if (version) path += "?version=" + std::to_string(*version);
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("PUT", path, AsStringView(onnx_bytes), "application/octet-stream"));
+    return ModelInfoFromJson(j);
+  }
+
+  Result<ModelInfo> GetModel(const std::string& name) override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/models/" + name, ""));
+    return ModelInfoFromJson(j);
+  }
+
+  Result<std::vector<ModelInfo>> ListModels() override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/models", ""));
+    if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
+      return Status::Internal("server sent a malformed model list");
+    }
+    std::vector<ModelInfo> out;
+    for (const auto& m : j["models"]) {
+      CITADEL_ASSIGN_OR_RETURN(ModelInfo info, ModelInfoFromJson(m));
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
+
+  Status DeleteModel(const std::string& name) override {
+    auto r = Call("DELETE", "/v2/repository/models/" + name, "");
+    return r.ok() ? Status::Ok() : r.status();
+  }
+
+  Result<TensorList> Infer(const std::string& model, const TensorList& inputs) override {
+    json req;
+    req["inputs"] = TensorListToJson(inputs);
+    std::string body = req.dump();
+    auto r = Call("POST", "/v2/models/" + model + "/infer", body, "application/json");
+    SecureZero(body.data(), body.size());
+    if (!r.ok()) return r.status();
+    if (!r->is_object() || !r->contains("outputs")) return Status::Internal("server sent a malformed inference response");
+    TensorLimits limits;
+    limits.max_tensors = 4096;
+    limits.max_elements_per_tensor = size_t{1} << 32;
+    limits.max_total_elements = size_t{1} << 32;
+    auto outputs = TensorListFromJson((*r)["outputs"], "outputs", limits);
+    if (!outputs.ok()) return outputs.status().WithContext("server response");
+    return outputs;
+  }
+
+ private:
+  Result<json> Call(const std::string& method, const std::string& path, std::string_view body,
+                    const char* content_type = "application/json") {
+    std::lock_guard lock(mu_);
+    httplib::Result res(nullptr, httplib::Error::Unknown);
+    if (method == "GET") {
+      res = http_.Get(path);
+    } else if (method == "DELETE") {
+      res = http_.Delete(path);
+    } else if (method == "PUT") {
+      res = http_.Put(path, body.data(), body.size(), content_type);
+    } else {
+      res = http_.Post(path, body.data(), body.size(), content_type);
+    }
+    if (!res) {
+      // A refused handshake is the verifier's doing: report its reason.
+      Status why = verifier_->last_error();
+      if (!why.ok()) return why;
+      return Status::Unavailable("cannot reach https://" + url_.host + ":" + std::to_string(url_.port) + ": " +
+                                 httplib::to_string(res.error()));
+    }
+    if (res->status < 200 || res->status >= 300) return StatusFromErrorBody(res->status, res->body);
+    auto j = ParseJson(res->body);
+    if (!j.ok()) return Status::Internal("server sent a response that is not JSON");
+    return j;
+  }
+
+  ParsedUrl url_;
+  ClientOptions options_;
+  std::shared_ptr<AttestedTlsVerifier> verifier_;
+  httplib::SSLClient http_;
+  std::mutex mu_;
+  VerifiedEvidence attestation_;
+  Bytes pinned_key_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& url, const ClientOptions& options) {
+  CITADEL_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
+  auto client = std::make_unique<ClientImpl>(parsed, options);
+  CITADEL_RETURN_IF_ERROR(client->Init());
+  return std::unique_ptr<Client>(std::move(client));
+}
+
+}  // namespace citadel

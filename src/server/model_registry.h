@@ -1,0 +1,47 @@
+// The set of loaded models, by name. Thread-safe: inference holds a
+// shared_ptr to the model, so a concurrent delete never frees a model that
+// is running.
+#ifndef CITADEL_SERVER_MODEL_REGISTRY_H_
+#define CITADEL_SERVER_MODEL_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "citadel/engine.h"
+
+namespace citadel {
+
+struct RegisteredModel {
+  std::string name;
+  std::string id;  // SHA-256 of the ONNX bytes, hex
+  int64_t version = 1;
+  size_t size_bytes = 0;
+  std::shared_ptr<const Model> model;
+};
+
+class ModelRegistry {
+ public:
+  explicit ModelRegistry(size_t max_models) : max_models_(max_models) {}
+
+  // Adds or replaces `name`. A replacement must have a higher version unless
+  // no version was requested (then it becomes current + 1).
+  Result<RegisteredModel> Put(RegisteredModel entry, bool version_given);
+  Result<RegisteredModel> Get(const std::string& name) const;
+  std::vector<RegisteredModel> List() const;
+  Status Remove(const std::string& name);
+
+ private:
+  size_t max_models_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, RegisteredModel> models_;
+};
+
+// Model names: 1..128 of [A-Za-z0-9._-], not starting with '.'.
+Status ValidateModelName(const std::string& name);
+
+}  // namespace citadel
+
+#endif  // CITADEL_SERVER_MODEL_REGISTRY_H_

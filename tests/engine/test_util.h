@@ -95,7 +95,7 @@ inline std::string CompareTensors(const Tensor& expected, const Tensor& actual, 
 struct IoSpec {
   std::string name;
   int elem_type = onnx::TensorProto::FLOAT;
-  std::vector<int64_t> shape;  // -1 = dynamic ("N")
+  std::vector<int64_t> shape;  // -1 = dynamic ("<name>_d<i>")
 };
 
 inline void SetValueInfo(onnx::ValueInfoProto* vi, const IoSpec& s) {
@@ -103,10 +103,11 @@ inline void SetValueInfo(onnx::ValueInfoProto* vi, const IoSpec& s) {
   auto* tt = vi->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(s.elem_type);
   auto* shape = tt->mutable_shape();
-  for (int64_t d : s.shape) {
+  for (size_t i = 0; i < s.shape.size(); ++i) {
     auto* dim = shape->add_dim();
-    if (d >= 0) dim->set_dim_value(d);
-    else dim->set_dim_param("N");
+    // Distinct symbols per dim, so the engine does not tie them together.
+    if (s.shape[i] >= 0) dim->set_dim_value(s.shape[i]);
+    else dim->set_dim_param(s.name + "_d" + std::to_string(i));
   }
 }
 

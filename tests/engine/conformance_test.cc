@@ -1,0 +1,154 @@
+// ONNX backend node tests from libonnx-testdata, run like the ONNX runner:
+// rtol 1e-3 / atol 1e-7 for floats, exact for integers. Each suite names the
+// cases it expects the engine to refuse as Unsupported, so a kernel that
+// silently stops supporting something (or starts) shows up as a failure.
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "citadel/engine.h"
+#include "test_util.h"
+
+namespace citadel {
+namespace {
+
+namespace fs = std::filesystem;
+using engine::testing::CompareTensors;
+using engine::testing::ReadTensorPb;
+
+const char* kNodeDir = "/usr/share/libonnx-testdata/data/node";
+
+struct SuiteResult {
+  std::vector<std::string> passed;
+  std::set<std::string> unsupported;
+  std::vector<std::string> failures;
+};
+
+// Runs every test_data_set_* of one case directory. Returns "" on success,
+// "unsupported" when Load or Run reports Unsupported, else a failure message.
+std::string RunCase(const fs::path& dir) {
+  auto model = Model::LoadFile((dir / "model.onnx").string());
+  if (!model.ok()) {
+    if (model.status().code() == Code::kUnsupported) return "unsupported";
+    return "load: " + model.status().ToString();
+  }
+  std::vector<fs::path> sets;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) {
+      sets.push_back(e.path());
+    }
+  }
+  std::sort(sets.begin(), sets.end());
+  if (sets.empty()) return "no test data";
+  for (const auto& set : sets) {
+    TensorList inputs;
+    for (size_t i = 0; i < (*model)->inputs().size(); ++i) {
+      fs::path p = set / ("input_" + std::to_string(i) + ".pb");
+      if (!fs::exists(p)) break;
+      auto t = ReadTensorPb(p.string());
+      if (!t.ok()) return "input: " + t.status().ToString();
+      inputs.push_back({(*model)->inputs()[i].name, *t});
+    }
+    auto out = (*model)->Run(inputs);
+    if (!out.ok()) {
+      if (out.status().code() == Code::kUnsupported) return "unsupported";
+      return "run: " + out.status().ToString();
+    }
+    for (size_t i = 0; i < out->size(); ++i) {
+      auto expected = ReadTensorPb((set / ("output_" + std::to_string(i) + ".pb")).string());
+      if (!expected.ok()) return "expected output: " + expected.status().ToString();
+      std::string diff = CompareTensors(*expected, (*out)[i].tensor);
+      if (!diff.empty()) return "output " + std::to_string(i) + ": " + diff;
+    }
+  }
+  return "";
+}
+
+SuiteResult RunSuite(const std::string& pattern) {
+  SuiteResult r;
+  const std::regex re(pattern);
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(kNodeDir)) {
+    if (std::regex_search(e.path().filename().string(), re)) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& d : dirs) {
+    const std::string name = d.filename().string();
+    std::string res = RunCase(d);
+    if (res.empty()) r.passed.push_back(name);
+    else if (res == "unsupported") r.unsupported.insert(name);
+    else r.failures.push_back(name + ": " + res);
+  }
+  return r;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += "\n  " + x;
+  return s;
+}
+
+void ExpectSuite(const std::string& pattern, const std::set<std::string>& expected_unsupported,
+                 size_t min_passed) {
+  if (!fs::exists(kNodeDir)) GTEST_SKIP() << "libonnx-testdata is not installed";
+  SuiteResult r = RunSuite(pattern);
+  EXPECT_TRUE(r.failures.empty()) << pattern << " failures:" << Join(r.failures);
+  EXPECT_EQ(r.unsupported, expected_unsupported) << pattern;
+  EXPECT_GE(r.passed.size(), min_passed) << pattern << " passed:" << Join(r.passed);
+  std::cout << "[ conformance ] " << pattern << ": " << r.passed.size() << " passed, "
+            << r.unsupported.size() << " unsupported (expected)\n";
+}
+
+// ---- must-have ops ----------------------------------------------------------
+TEST(Conformance, Conv) { ExpectSuite("^test_(basic_)?conv_", {}, 6); }
+TEST(Conformance, Relu) { ExpectSuite("^test_relu$", {}, 1); }
+TEST(Conformance, MaxPool) {
+  ExpectSuite("^test_maxpool_", {"test_maxpool_with_argmax_2d_precomputed_pads",
+                                 "test_maxpool_with_argmax_2d_precomputed_strides"}, 13);
+}
+TEST(Conformance, Gemm) { ExpectSuite("^test_gemm_", {}, 11); }
+TEST(Conformance, MatMul) { ExpectSuite("^test_matmul_", {}, 3); }
+TEST(Conformance, Add) { ExpectSuite("^test_add", {}, 3); }
+TEST(Conformance, Reshape) { ExpectSuite("^test_reshape_", {}, 10); }
+TEST(Conformance, Flatten) { ExpectSuite("^test_flatten_", {}, 9); }
+TEST(Conformance, Softmax) {
+  // The *_expanded variants use ReduceMax/ReduceSum/Exp/Sub/Div.
+  ExpectSuite("^test_softmax_", {}, 16);
+}
+
+// ---- breadth ----------------------------------------------------------------
+TEST(Conformance, Arithmetic) {
+  // float16 arithmetic is not implemented (models Cast to float32 first).
+  ExpectSuite("^test_(sub|mul|div|pow|mod)(_|$)", {"test_mod_mixed_sign_float16"}, 38);
+}
+TEST(Conformance, Comparison) {
+  ExpectSuite("^test_(equal|less|greater|and|or|xor)", {}, 20);
+}
+TEST(Conformance, Unary) {
+  ExpectSuite("^test_(abs|neg|sigmoid|tanh|exp|log|sqrt|erf|reciprocal|floor|ceil|sign|"
+              "sin|cos|tan|asin|acos|atan|sinh|cosh|asinh|acosh|atanh|softplus|softsign|"
+              "round|elu|selu|leakyrelu|hardsigmoid|thresholdedrelu)(_|$)",
+              {}, 40);
+}
+TEST(Conformance, Clip) { ExpectSuite("^test_clip", {}, 9); }
+TEST(Conformance, Variadic) {
+  ExpectSuite("^test_(max|min|sum|mean)_", {"test_max_float16", "test_min_float16"}, 32);
+}
+TEST(Conformance, Identity) {
+  ExpectSuite("^test_identity", {"test_identity_opt", "test_identity_sequence"}, 1);
+}
+TEST(Conformance, Dropout) {
+  ExpectSuite("^test_(training_)?dropout",
+              {"test_training_dropout", "test_training_dropout_default",
+               "test_training_dropout_default_mask", "test_training_dropout_mask"},
+              6);
+}
+TEST(Conformance, Pooling) {
+  ExpectSuite("^test_(averagepool|globalaveragepool|globalmaxpool)", {}, 17);
+}
+
+}  // namespace
+}  // namespace citadel

@@ -33,6 +33,10 @@ Result<NamedTensor> TensorFromJson(const nlohmann::json& j, const std::string& w
 Result<TensorList> TensorListFromJson(const nlohmann::json& j, const std::string& field,
                                       const TensorLimits& limits = {});
 
+// Model names: 1..128 of [A-Za-z0-9._-], not starting with '.'. Checked by
+// the server, and by the client before a name goes into a URL path.
+Status ValidateModelName(const std::string& name);
+
 // Parses JSON text without throwing; InvalidArgument with the parser's
 // position on failure.
 Result<nlohmann::json> ParseJson(std::string_view text);

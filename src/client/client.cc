@@ -141,6 +141,7 @@ class ClientImpl : public Client {
 
   Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes,
                                 std::optional<int64_t> version) override {
+    CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
     std::string path = "/v2/repository/models/" + name;
     if (version) path += "?version=" + std::to_string(*version);
     CITADEL_ASSIGN_OR_RETURN(json j, Call("PUT", path, AsStringView(onnx_bytes), "application/octet-stream"));
@@ -148,6 +149,7 @@ class ClientImpl : public Client {
   }
 
   Result<ModelInfo> GetModel(const std::string& name) override {
+    CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
     CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/models/" + name, ""));
     return ModelInfoFromJson(j);
   }
@@ -166,11 +168,13 @@ class ClientImpl : public Client {
   }
 
   Status DeleteModel(const std::string& name) override {
+    CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
     auto r = Call("DELETE", "/v2/repository/models/" + name, "");
     return r.ok() ? Status::Ok() : r.status();
   }
 
   Result<TensorList> Infer(const std::string& model, const TensorList& inputs) override {
+    CITADEL_RETURN_IF_ERROR(ValidateModelName(model));
     json req;
     req["inputs"] = TensorListToJson(inputs);
     std::string body = req.dump();

@@ -237,6 +237,17 @@ Result<TensorList> TensorListFromJson(const json& j, const std::string& field, c
   return out;
 }
 
+Status ValidateModelName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return Status::InvalidArgument("model name must be 1 to 128 characters");
+  if (name[0] == '.') return Status::InvalidArgument("model name must not start with '.'");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-';
+    if (!ok) return Status::InvalidArgument("model name may only hold letters, digits, '.', '_' and '-'");
+  }
+  return Status::Ok();
+}
+
 Result<json> ParseJson(std::string_view text) {
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");

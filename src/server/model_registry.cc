@@ -4,17 +4,6 @@
 
 namespace citadel {
 
-Status ValidateModelName(const std::string& name) {
-  if (name.empty() || name.size() > 128) return Status::InvalidArgument("model name must be 1 to 128 characters");
-  if (name[0] == '.') return Status::InvalidArgument("model name must not start with '.'");
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
-    if (!ok) return Status::InvalidArgument("model name may only hold letters, digits, '.', '_' and '-'");
-  }
-  return Status::Ok();
-}
-
 Result<RegisteredModel> ModelRegistry::Put(RegisteredModel entry, bool version_given) {
   std::unique_lock lock(mu_);
   auto it = models_.find(entry.name);

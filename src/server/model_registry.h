@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "citadel/engine.h"
+#include "citadel/protocol.h"
 
 namespace citadel {
 
@@ -39,8 +40,6 @@ class ModelRegistry {
   std::map<std::string, RegisteredModel> models_;
 };
 
-// Model names: 1..128 of [A-Za-z0-9._-], not starting with '.'.
-Status ValidateModelName(const std::string& name);
 
 }  // namespace citadel
 

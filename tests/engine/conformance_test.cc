@@ -67,12 +67,22 @@ std::string RunCase(const fs::path& dir) {
   return "";
 }
 
+// Cases whose reference data cannot be used as stored: ONNX 1.12 writes
+// bfloat16 tensors in these cases as UINT16 TensorProtos (its own runner
+// reinterprets them), so a correct engine rejects the input dtype.
+const std::set<std::string> kBadReferenceData = {
+    "test_cast_BFLOAT16_to_FLOAT",       "test_cast_FLOAT_to_BFLOAT16",
+    "test_castlike_BFLOAT16_to_FLOAT",   "test_castlike_BFLOAT16_to_FLOAT_expanded",
+    "test_castlike_FLOAT_to_BFLOAT16",   "test_castlike_FLOAT_to_BFLOAT16_expanded",
+};
+
 SuiteResult RunSuite(const std::string& pattern) {
   SuiteResult r;
   const std::regex re(pattern);
   std::vector<fs::path> dirs;
   for (const auto& e : fs::directory_iterator(kNodeDir)) {
-    if (std::regex_search(e.path().filename().string(), re)) dirs.push_back(e.path());
+    const std::string name = e.path().filename().string();
+    if (std::regex_search(name, re) && !kBadReferenceData.count(name)) dirs.push_back(e.path());
   }
   std::sort(dirs.begin(), dirs.end());
   for (const auto& d : dirs) {
@@ -116,7 +126,7 @@ TEST(Conformance, Reshape) { ExpectSuite("^test_reshape_", {}, 10); }
 TEST(Conformance, Flatten) { ExpectSuite("^test_flatten_", {}, 9); }
 TEST(Conformance, Softmax) {
   // The *_expanded variants use ReduceMax/ReduceSum/Exp/Sub/Div.
-  ExpectSuite("^test_softmax_", {}, 16);
+  ExpectSuite("^test_softmax_", {}, 14);
 }
 
 // ---- breadth ----------------------------------------------------------------
@@ -149,6 +159,25 @@ TEST(Conformance, Dropout) {
 TEST(Conformance, Pooling) {
   ExpectSuite("^test_(averagepool|globalaveragepool|globalmaxpool)", {}, 17);
 }
+
+TEST(Conformance, Constant) {
+  ExpectSuite("^test_(constant$|constantofshape_|shape|size)", {}, 14);
+}
+TEST(Conformance, BatchNorm) {
+  ExpectSuite("^test_batchnorm_", {"test_batchnorm_epsilon_training_mode",
+                                   "test_batchnorm_example_training_mode"}, 2);
+}
+TEST(Conformance, ConcatSplit) { ExpectSuite("^test_(concat|split)_", {}, 19); }
+TEST(Conformance, Transpose) { ExpectSuite("^test_transpose_", {}, 7); }
+TEST(Conformance, Gather) { ExpectSuite("^test_gather_[0-9n2]", {}, 4); }
+TEST(Conformance, Cast) {
+  ExpectSuite("^test_cast(like)?_", {"test_cast_FLOAT_to_STRING", "test_cast_STRING_to_FLOAT",
+                                    "test_castlike_FLOAT_to_STRING", "test_castlike_FLOAT_to_STRING_expanded",
+                                    "test_castlike_STRING_to_FLOAT", "test_castlike_STRING_to_FLOAT_expanded"}, 10);
+}
+TEST(Conformance, Reduce) { ExpectSuite("^test_reduce_", {}, 70); }
+TEST(Conformance, LogSoftmax) { ExpectSuite("^test_logsoftmax_", {}, 14); }
+TEST(Conformance, SqueezeUnsqueeze) { ExpectSuite("^test_(un)?squeeze", {}, 10); }
 
 }  // namespace
 }  // namespace citadel

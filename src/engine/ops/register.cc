@@ -13,6 +13,13 @@ void RegisterAll(OpRegistry& r) {
   RegisterMatMulOps(r);
   RegisterShapeOps(r);
   RegisterSoftmaxOps(r);
+  RegisterConstantOps(r);
+  RegisterBatchNormOps(r);
+  RegisterConcatOps(r);
+  RegisterTransposeOps(r);
+  RegisterGatherOps(r);
+  RegisterCastOps(r);
+  RegisterReduceOps(r);
 }
 
 }  // namespace citadel::engine::ops

@@ -65,8 +65,8 @@ class GemmKernel : public Kernel {
 }  // namespace
 
 void RegisterGemmOps(OpRegistry& r) {
-  // Opset 7 made C optional-free broadcasting unidirectional; older Gemm had
-  // a `broadcast` attribute.
+  // Opset 7 introduced unidirectional broadcasting of C; older Gemm had a
+  // `broadcast` attribute with different rules.
   r.Register("", "Gemm", 7, kMaxOnnxOpset, [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     const auto& attrs = init.node.attrs;
     CITADEL_ASSIGN_OR_RETURN(int64_t ta, attrs.GetInt("transA", 0));

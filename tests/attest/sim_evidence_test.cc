@@ -1,6 +1,8 @@
 // Sim evidence: format, verification, and robustness against hostile bytes.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "citadel/attest.h"
 #include "citadel/byte_reader.h"
 #include "citadel/crypto.h"
@@ -160,6 +162,35 @@ TEST_F(SimEvidenceTest, WrongKindOrGarbageRejected) {
   // Sim bytes labelled as another kind never verify as sim.
   auto t = VerifyEvidence(Evidence{EvidenceKind::kNvidiaGpu, good_});
   EXPECT_FALSE(t.ok());
+}
+
+// Deterministic random mutations (overwrites, insertions, deletions,
+// length-field edits): every result is a clean AttestationFailed.
+TEST_F(SimEvidenceTest, RandomMutationsNeverVerify) {
+  std::mt19937 rng(20240601);
+  for (int iter = 0; iter < 3000; ++iter) {
+    Bytes t = good_;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % (t.size() + 1);
+      switch (rng() % 3) {
+        case 0:
+          if (pos < t.size()) t[pos] = static_cast<uint8_t>(rng());
+          else t.push_back(static_cast<uint8_t>(rng()));
+          break;
+        case 1:
+          t.insert(t.begin() + static_cast<std::ptrdiff_t>(pos), static_cast<uint8_t>(rng()));
+          break;
+        case 2:
+          if (pos < t.size()) t.erase(t.begin() + static_cast<std::ptrdiff_t>(pos));
+          break;
+      }
+    }
+    if (t == good_) continue;
+    auto v = VerifyEvidence(Sim(t));
+    ASSERT_FALSE(v.ok()) << "iteration " << iter;
+    EXPECT_EQ(v.status().code(), Code::kAttestationFailed);
+  }
 }
 
 TEST(EvidenceKindTest, Names) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "attest_util.h"
+#include "intel_internal.h"
 #include "citadel/byte_reader.h"
 #include "citadel/crypto.h"
 
@@ -322,7 +323,12 @@ Result<VerifiedEvidence> VerifyIntelQuote(ByteSpan quote_bytes, const IntelColla
   c["measurement"] = Hex(m);
   c["report_data"] = Hex(rd);
   c["intel.quote_version"] = std::to_string(q.header.version);
-  c["intel.tcb_status"] = "not_evaluated";
+  if (col.tcb_info.has_value()) {
+    CITADEL_RETURN_IF_ERROR(internal::EvaluateCollateral(q, chain.leaf, chain.intermediate, chain.root,
+                                                         chain.trusted, col, now, &c));
+  } else {
+    c["intel.tcb_status"] = "not_evaluated";
+  }
   c["intel.qe_vendor_id"] = Hex(q.header.qe_vendor_id);
   c["intel.trailing_bytes"] = std::to_string(q.trailing_bytes);
   c["intel.pck_issuer"] =

@@ -18,9 +18,26 @@
 //   4. QE report_data == SHA-256(attestation key || QE auth data) || 32 zero bytes;
 //   5. the quote signature (ECDSA P-256/SHA-256 over header||body, for v5
 //      header||body_type||body_size||body) with the attestation key.
-// Collateral checks (TCB Info / QE Identity / CRLs) are NOT performed here
-// yet: the result carries claim intel.tcb_status = "not_evaluated" and a
-// policy must not treat such evidence as up to date.
+// With collateral (IntelCollateral::tcb_info set), additionally:
+//   6. TCB Info and QE Identity: signature over the exact body bytes by the
+//      TCB Signing certificate chained to the trusted root; issueDate <= now
+//      <= nextUpdate; id/version supported;
+//   7. CRLs: the PCK CA CRL (signed by the PCK CA, current) must not list the
+//      PCK certificate; the Root CA CRL, when given, must not list the PCK CA
+//      or the TCB Signing certificate;
+//   8. PCK certificate SGX extension: FMSPC and PCE ID equal the TCB Info's;
+//   9. TCB level: the first level whose SGX component SVNs and PCESVN are <=
+//      the PCK certificate's (and, for TDX, every tdxtcbcomponents[i] <=
+//      tee_tcb_svn[i]); none -> rejected (intel.tcb_no_match); "Revoked" ->
+//      rejected; otherwise the status and advisory IDs become claims;
+//  10. TDX module identity (TCB Info v3): mr_signer_seam / seam attributes
+//      match tdxModule, and the TDX_<major> identity's level for
+//      tee_tcb_svn[0] gives tdx.module_tcb_status;
+//  11. QE Identity: id (QE / TD_QE), mrsigner, isvprodid, masked miscselect
+//      and attributes match the QE report; its isvsvn selects the QE TCB
+//      status (claim intel.qe_tcb_status).
+// Without collateral the result carries intel.tcb_status = "not_evaluated"
+// and a policy must not treat such evidence as up to date.
 // Failures: Code::kAttestationFailed, message "<check>: <detail>" with the
 // stable check names listed in docs/attestation.md.
 #ifndef CITADEL_ATTEST_INTEL_QUOTE_H_
@@ -29,6 +46,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "citadel/attest.h"
@@ -132,13 +152,48 @@ Result<Quote> ParseQuote(ByteSpan bytes);
 // Binary, or hex text (optional 0x prefix, whitespace), auto-detected.
 Bytes DecodeQuoteInput(ByteSpan input);
 
+// A signed Intel PCS JSON object (TCB Info or QE Identity).
+struct SignedJson {
+  // The exact bytes of the "tcbInfo" / "enclaveIdentity" value as served by
+  // PCS (the signature covers these bytes; never re-serialise them).
+  std::string body;
+  // ECDSA P-256 signature: raw r||s (64 bytes, PCS) or DER (Fortanix files).
+  Bytes signature;
+  // PEM chain: Intel SGX TCB Signing certificate (+ root).
+  Bytes issuer_chain;
+};
+
 struct IntelCollateral {
   // Trust anchors: Intel SGX Root CA certificate(s), PEM/DER. Required.
   std::vector<Bytes> trusted_roots;
   // PCK leaf + CA chain (PEM or DER), used only when the quote does not
   // embed one (certification data type other than 5).
   Bytes pck_chain;
+  // Optional collateral. When tcb_info is present, the full TCB evaluation
+  // runs (and then qe_identity and the PCK CA's CRL are required too).
+  std::optional<SignedJson> tcb_info;
+  std::optional<SignedJson> qe_identity;
+  // CRLs, DER or PEM: the PCK Platform/Processor CA CRL (required with
+  // tcb_info) and the Intel SGX Root CA CRL (optional; its absence is
+  // reported as claim intel.root_crl = "absent").
+  std::vector<Bytes> crls;
 };
+
+// Imports Phala dcap-qvl's QuoteCollateralV3 JSON (pck_crl_issuer_chain,
+// root_ca_crl hex, pck_crl hex, tcb_info_issuer_chain, tcb_info,
+// tcb_info_signature hex, qe_identity_issuer_chain, qe_identity,
+// qe_identity_signature hex). trusted_roots is left empty.
+Result<IntelCollateral> ImportDcapQvlCollateral(std::string_view json);
+
+// Splits an Intel PCS response body {"tcbInfo":{...},"signature":"hex"} or
+// {"enclaveIdentity":{...},"signature":"hex"} into a SignedJson (the
+// issuer_chain is left empty), keeping the exact bytes of the signed value.
+Result<SignedJson> ImportPcsSignedJson(std::string_view response_body);
+
+// Fortanix rust-sgx wrappers (.tcb / .id files): {"raw_tcb_info" or
+// "raw_enclave_identity": "<signed string>", "signature": [DER bytes],
+// "ca_chain": ["PEM", ...]}.
+Result<SignedJson> ImportFortanixSignedJson(std::string_view wrapper);
 
 // Steps 1-5 above. The result: kind kSgxDcap or kTdx; measurement =
 // MRENCLAVE / MRTD; report_data; claims (hex lower case):

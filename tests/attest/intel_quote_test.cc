@@ -494,5 +494,219 @@ TEST_F(IntelGenerated, MalformedStructuresRejected) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Generated collateral: TCB Info, QE Identity, CRLs signed by the test root
+// ---------------------------------------------------------------------------
+
+Bytes Tlv(uint8_t tag, const Bytes& content) {
+  Bytes out{tag};
+  size_t n = content.size();
+  if (n < 0x80) {
+    out.push_back(static_cast<uint8_t>(n));
+  } else if (n < 0x100) {
+    out.push_back(0x81);
+    out.push_back(static_cast<uint8_t>(n));
+  } else {
+    out.push_back(0x82);
+    out.push_back(static_cast<uint8_t>(n >> 8));
+    out.push_back(static_cast<uint8_t>(n));
+  }
+  for (uint8_t b : content) out.push_back(b);
+  return out;
+}
+
+Bytes SgxOid(std::initializer_list<uint8_t> suffix) {
+  Bytes o = {0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01};
+  for (uint8_t b : suffix) o.push_back(b);
+  return Tlv(0x06, o);
+}
+
+Bytes SgxExtension(uint8_t comp_svn, unsigned pce_svn, const Bytes& fmspc) {
+  Bytes tcb;
+  for (uint8_t i = 1; i <= 16; ++i) {
+    tcb = Concat({tcb, Tlv(0x30, Concat({SgxOid({2, i}), hwtest::DerInt(comp_svn)}))});
+  }
+  tcb = Concat({tcb, Tlv(0x30, Concat({SgxOid({2, 17}), hwtest::DerInt(pce_svn)}))});
+  tcb = Concat({tcb, Tlv(0x30, Concat({SgxOid({2, 18}), Tlv(0x04, Bytes(16, comp_svn))}))});
+  Bytes body = Concat({
+      Tlv(0x30, Concat({SgxOid({1}), Tlv(0x04, Bytes(16, 0xAB))})),
+      Tlv(0x30, Concat({SgxOid({2}), Tlv(0x30, tcb)})),
+      Tlv(0x30, Concat({SgxOid({3}), Tlv(0x04, Bytes{0, 0})})),
+      Tlv(0x30, Concat({SgxOid({4}), Tlv(0x04, fmspc)})),
+      Tlv(0x30, Concat({SgxOid({5}), Tlv(0x0A, Bytes{0})})),
+  });
+  return Tlv(0x30, body);
+}
+
+std::string IsoTime(time_t t) {
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Bytes MakeCrl(X509* issuer, EVP_PKEY* key, long revoked_serial, time_t now) {
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
+  ASN1_TIME* last = ASN1_TIME_set(nullptr, now - 3600);
+  ASN1_TIME* next = ASN1_TIME_set(nullptr, now + 30 * 86400);
+  X509_CRL_set1_lastUpdate(crl, last);
+  X509_CRL_set1_nextUpdate(crl, next);
+  if (revoked_serial >= 0) {
+    X509_REVOKED* rev = X509_REVOKED_new();
+    ASN1_INTEGER* serial = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(serial, revoked_serial);
+    X509_REVOKED_set_serialNumber(rev, serial);
+    X509_REVOKED_set_revocationDate(rev, last);
+    X509_CRL_add0_revoked(crl, rev);
+    ASN1_INTEGER_free(serial);
+  }
+  X509_CRL_sort(crl);
+  X509_CRL_sign(crl, key, EVP_sha256());
+  unsigned char* der = nullptr;
+  int n = i2d_X509_CRL(crl, &der);
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  X509_CRL_free(crl);
+  return out;
+}
+
+intel::SignedJson SignJson(const std::string& body, EVP_PKEY* key, const Bytes& chain) {
+  auto [r, s] = hwtest::SignRaw(key, "SHA256", AsBytes(body), 32);
+  return intel::SignedJson{body, Concat({r, s}), chain};
+}
+
+std::string TcbInfoJson(time_t now, const std::string& fmspc) {
+  auto level = [](int svn, int pce, const char* status, const char* adv) {
+    std::string comps;
+    for (int i = 0; i < 16; ++i) comps += std::string(i ? "," : "") + "{\"svn\":" + std::to_string(svn) + "}";
+    return "{\"tcb\":{\"sgxtcbcomponents\":[" + comps + "],\"pcesvn\":" + std::to_string(pce) +
+           "},\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"" + status + "\"" + adv + "}";
+  };
+  return "{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"" + IsoTime(now - 86400) + "\",\"nextUpdate\":\"" +
+         IsoTime(now + 86400) + "\",\"fmspc\":\"" + fmspc +
+         "\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\"tcbLevels\":[" +
+         level(5, 13, "UpToDate", "") + "," +
+         level(3, 10, "OutOfDate", ",\"advisoryIDs\":[\"INTEL-SA-00001\",\"INTEL-SA-00002\"]") + "]}";
+}
+
+std::string QeIdentityJson(time_t now, const char* mrsigner_byte) {
+  std::string mrsigner;
+  for (int i = 0; i < 32; ++i) mrsigner += mrsigner_byte;
+  return "{\"id\":\"QE\",\"version\":2,\"issueDate\":\"" + IsoTime(now - 86400) + "\",\"nextUpdate\":\"" +
+         IsoTime(now + 86400) +
+         "\",\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
+         "\"attributes\":\"00000000000000000000000000000000\",\"attributesMask\":"
+         "\"00000000000000000000000000000000\",\"mrsigner\":\"" + mrsigner +
+         "\",\"isvprodid\":0,\"tcbLevels\":[{\"tcb\":{\"isvsvn\":0},\"tcbDate\":\"2024-01-01T00:00:00Z\","
+         "\"tcbStatus\":\"UpToDate\"}]}";
+}
+
+struct CollateralFixture {
+  IntelPki pki;
+  EvpPkeyPtr tcb_key;
+  X509Ptr tcb_signer;
+  time_t now = std::time(nullptr);
+
+  explicit CollateralFixture(uint8_t pck_svn, unsigned pce_svn) {
+    pki = MakeIntelPki();
+    // Re-issue the PCK with an SGX extension.
+    hwtest::CertSpec s;
+    s.subject_cn = "Intel SGX PCK Certificate";
+    s.issuer_cn = "Intel SGX PCK Platform CA";
+    s.serial = 77;
+    s.exts = {{"1.2.840.113741.1.13.1", SgxExtension(pck_svn, pce_svn, Bytes{0x00, 0x90, 0x6E, 0xD5, 0, 0})}};
+    pki.pck = hwtest::MakeCert(s, pki.pck_key.get(), pki.ca_key.get());
+    tcb_key = hwtest::NewEcKey("P-256");
+    hwtest::CertSpec t;
+    t.subject_cn = "Intel SGX TCB Signing";
+    t.issuer_cn = "Intel SGX Root CA";
+    tcb_signer = hwtest::MakeCert(t, tcb_key.get(), pki.root_key.get());
+  }
+  Bytes SigningChain() const {
+    return Concat({hwtest::CertPem(tcb_signer.get()), hwtest::CertPem(pki.root.get())});
+  }
+  intel::IntelCollateral Collateral(long revoked_serial = -1) const {
+    intel::IntelCollateral c;
+    c.trusted_roots = {hwtest::CertDer(pki.root.get())};
+    c.tcb_info = SignJson(TcbInfoJson(now, "00906ED50000"), tcb_key.get(), SigningChain());
+    c.qe_identity = SignJson(QeIdentityJson(now, "8C"), tcb_key.get(), SigningChain());
+    c.crls = {MakeCrl(pki.ca.get(), pki.ca_key.get(), revoked_serial, now),
+              MakeCrl(pki.root.get(), pki.root_key.get(), -1, now)};
+    return c;
+  }
+  Bytes Quote() const { return BuildQuote(pki, QuoteSpec{3, 1, false, 0}, ChainPem(pki)).quote; }
+};
+
+TEST(IntelGeneratedCollateral, StatusesFromTcbLevels) {
+  VerifyOptions now;
+  {
+    CollateralFixture f(5, 13);
+    auto r = intel::VerifyIntelQuote(f.Quote(), f.Collateral(), now);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->claims.at("intel.tcb_status"), "UpToDate");
+    EXPECT_EQ(r->claims.at("intel.advisory_ids"), "");
+    EXPECT_EQ(r->claims.at("intel.qe_tcb_status"), "UpToDate");
+    EXPECT_EQ(r->claims.at("intel.fmspc"), "00906ed50000");
+  }
+  {
+    CollateralFixture f(4, 13);  // one component below the first level
+    auto r = intel::VerifyIntelQuote(f.Quote(), f.Collateral(), now);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->claims.at("intel.tcb_status"), "OutOfDate");
+    EXPECT_EQ(r->claims.at("intel.advisory_ids"), "INTEL-SA-00001,INTEL-SA-00002");
+  }
+  {
+    CollateralFixture f(5, 9);  // PCESVN below every level
+    EXPECT_EQ(Check(intel::VerifyIntelQuote(f.Quote(), f.Collateral(), now)), "intel.tcb_no_match");
+  }
+}
+
+TEST(IntelGeneratedCollateral, EachCollateralCheckHasItsName) {
+  VerifyOptions now;
+  CollateralFixture f(5, 13);
+  const Bytes q = f.Quote();
+  // Revoked PCK.
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, f.Collateral(77), now)), "intel.pck_revoked");
+  // A revoked unrelated serial does not matter.
+  EXPECT_TRUE(intel::VerifyIntelQuote(q, f.Collateral(78), now).ok());
+  // CRL signed by someone else.
+  auto c = f.Collateral();
+  IntelPki other = MakeIntelPki();
+  c.crls[0] = MakeCrl(f.pki.ca.get(), other.ca_key.get(), -1, f.now);
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, c, now)), "intel.pck_crl");
+  // FMSPC of another platform.
+  c = f.Collateral();
+  c.tcb_info = SignJson(TcbInfoJson(f.now, "00A067110000"), f.tcb_key.get(), f.SigningChain());
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, c, now)), "intel.tcb_info_mismatch");
+  // TCB Info signed by a key that is not the TCB Signing certificate's.
+  c = f.Collateral();
+  c.tcb_info = SignJson(TcbInfoJson(f.now, "00906ED50000"), other.root_key.get(), f.SigningChain());
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, c, now)), "intel.tcb_info");
+  // Signing chain rooted elsewhere.
+  c = f.Collateral();
+  c.tcb_info->issuer_chain = Concat({hwtest::CertPem(f.tcb_signer.get()), hwtest::CertPem(other.root.get())});
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, c, now)), "intel.tcb_info");
+  // QE from another signer.
+  c = f.Collateral();
+  c.qe_identity = SignJson(QeIdentityJson(f.now, "8D"), f.tcb_key.get(), f.SigningChain());
+  EXPECT_EQ(Check(intel::VerifyIntelQuote(q, c, now)), "intel.qe_identity_mismatch");
+  // Collateral windows.
+  VerifyOptions later;
+  later.now = std::chrono::system_clock::now() + std::chrono::hours(48);
+  auto r = intel::VerifyIntelQuote(q, f.Collateral(), later);
+  EXPECT_EQ(Check(r), "intel.tcb_info_validity");
+  EXPECT_NE(r.status().message().find("expired"), std::string::npos);
+  VerifyOptions earlier;
+  earlier.now = std::chrono::system_clock::now() - std::chrono::hours(48);
+  r = intel::VerifyIntelQuote(q, f.Collateral(), earlier);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not yet valid"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace citadel

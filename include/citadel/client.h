@@ -6,6 +6,7 @@
 #define CITADEL_CLIENT_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 
 #include "citadel/attest.h"
 #include "citadel/engine.h"
+#include "citadel/owner_key.h"
+#include "citadel/proof.h"
 #include "citadel/status.h"
 #include "citadel/tensor.h"
 
@@ -21,11 +24,32 @@ namespace citadel {
 struct ClientOptions {
   Policy policy;
   std::chrono::seconds timeout{120};
+  std::string token;  // bearer token for users/auditors ("" = none)
+};
+
+struct UploadOptions {
+  std::optional<int64_t> version;       // default: the server's next version (unsigned) or required (signed)
+  const OwnerKey* owner = nullptr;      // signs the upload statement
+  bool allow_downgrade = false;         // owner-signed permission to go back in version
+  // Called as bytes go out (sent, total); may be called from the I/O thread.
+  std::function<void(size_t, size_t)> progress;
+};
+
+struct InferResult {
+  TensorList outputs;
+  nlohmann::json receipt;  // verified signed statement (see proof.h)
+};
+
+struct AuditExport {
+  std::vector<nlohmann::json> entries;
+  nlohmann::json checkpoint;
+  AuditVerification verification;
 };
 
 struct ModelInfo {
   std::string name;
   std::string id;        // SHA-256 of the ONNX bytes, hex
+  std::string signer;    // owner key id, "" if the server accepts unsigned uploads
   int64_t version = 0;
   size_t size_bytes = 0;
   std::vector<TensorInfo> inputs;
@@ -52,11 +76,18 @@ class Client {
   virtual Result<Evidence> FetchEvidence(ByteSpan nonce) = 0;
 
   virtual Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes,
-                                        std::optional<int64_t> version = std::nullopt) = 0;
+                                        const UploadOptions& options = {}) = 0;
   virtual Result<ModelInfo> GetModel(const std::string& name) = 0;
   virtual Result<std::vector<ModelInfo>> ListModels() = 0;
-  virtual Status DeleteModel(const std::string& name) = 0;
+  // Owner-signed when `owner` is given (required by servers with owners).
+  virtual Status DeleteModel(const std::string& name, const OwnerKey* owner = nullptr) = 0;
   virtual Result<TensorList> Infer(const std::string& model, const TensorList& inputs) = 0;
+  // Also asks for a receipt, and verifies it before returning: signed by the
+  // pinned key, evidence accepted by the policy, digests of these inputs
+  // and of the returned outputs.
+  virtual Result<InferResult> InferWithReceipt(const std::string& model, const TensorList& inputs) = 0;
+  // The audit log with a signed checkpoint, verified (chain + signature).
+  virtual Result<AuditExport> GetAudit() = 0;
 };
 
 }  // namespace citadel

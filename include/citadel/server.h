@@ -16,7 +16,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "citadel/bytes.h"
 #include "citadel/status.h"
 #include "citadel/tee.h"
 
@@ -28,8 +30,20 @@ namespace citadel {
 //   "version": 1,
 //   "limits": {"max_upload_bytes": N, "max_request_bytes": N, "max_models": N,
 //              "max_tensor_elements": N, "request_timeout_seconds": N},
-//   "threads": N
+//   "threads": N,
+//   "owners":   [{"name": "acme", "public_key": "<base64 SPKI DER>"}],
+//   "users":    [{"name": "clinic-a", "token_sha256": "<hex SHA-256 of the token>"}],
+//   "auditors": [{"name": "dpo", "token_sha256": "<hex>"}]
 // }
+// With no owners, uploads need no signature; with no users, inference needs
+// no token; with no auditors, the audit log is readable by anyone. Each
+// such open mode is logged and reported in /v2 metadata, and, because the
+// config is measured, visible to every client that checks the measurement.
+struct Principal {
+  std::string name;
+  Bytes credential;  // owners: SPKI DER; users/auditors: SHA-256 of the token
+};
+
 struct ServerConfig {
   size_t max_upload_bytes = size_t{512} << 20;
   size_t max_request_bytes = size_t{256} << 20;
@@ -37,6 +51,9 @@ struct ServerConfig {
   size_t max_tensor_elements = size_t{64} << 20;
   int request_timeout_seconds = 60;
   int threads = 0;  // engine intra-op threads, 0 = all cores
+  std::vector<Principal> owners;
+  std::vector<Principal> users;
+  std::vector<Principal> auditors;
 
   static Result<ServerConfig> FromJson(std::string_view json);
 };

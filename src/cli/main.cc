@@ -13,9 +13,13 @@
 #include "citadel/attest.h"
 #include "citadel/bytes.h"
 #include "citadel/client.h"
+#include "citadel/crypto.h"
+#include "citadel/conformance.h"
 #include "citadel/engine.h"
 #include "citadel/log.h"
 #include "citadel/npy.h"
+#include "citadel/owner_key.h"
+#include "citadel/proof.h"
 #include "citadel/server.h"
 #include "citadel/tee.h"
 
@@ -88,6 +92,7 @@ Status WriteOutputs(const TensorList& outputs, const std::string& dir) {
 struct ConnectArgs {
   std::string server;
   std::string policy;
+  std::string token_file;
   int timeout = 120;
 };
 
@@ -95,6 +100,8 @@ void AddConnectOptions(CLI::App* cmd, ConnectArgs* args) {
   cmd->add_option("--server", args->server, "Server URL, e.g. https://127.0.0.1:8443")->required();
   cmd->add_option("--policy", args->policy, "Client policy file (JSON, see docs/policy.md)")->required();
   cmd->add_option("--timeout", args->timeout, "Seconds to wait for each call")->default_val(120);
+  cmd->add_option("--token-file", args->token_file,
+                  "File holding the bearer token (or set CITADEL_TOKEN); never pass tokens on the command line");
 }
 
 Result<std::unique_ptr<Client>> ConnectWith(const ConnectArgs& args) {
@@ -102,6 +109,14 @@ Result<std::unique_ptr<Client>> ConnectWith(const ConnectArgs& args) {
   ClientOptions options;
   options.policy = std::move(policy);
   options.timeout = std::chrono::seconds(args.timeout);
+  if (!args.token_file.empty()) {
+    CITADEL_ASSIGN_OR_RETURN(Bytes token, ReadFileBytes(args.token_file, 4096));
+    options.token.assign(token.begin(), token.end());
+    while (!options.token.empty() && (options.token.back() == '\n' || options.token.back() == '\r')) options.token.pop_back();
+    SecureZero(token.data(), token.size());
+  } else if (const char* env = std::getenv("CITADEL_TOKEN")) {
+    options.token = env;
+  }
   auto client = Client::Connect(args.server, options);
   if (!client.ok()) return client.status();
   if ((*client)->attestation().simulation) {
@@ -148,6 +163,31 @@ int RunServe(const ServerOptions& options, const std::string& port_file) {
   return st.ok() ? 0 : Fail(st);
 }
 
+// `citadel conformance`: per-folder and overall counts on stdout (then the
+// non-passing cases); exit 0 even when cases fail, 1 when nothing could run.
+int RunConformance(const std::string& data_dir, const std::string& filter,
+                   const std::string& json_path, bool verbose) {
+  conformance::Options opts;
+  opts.data_dir = data_dir;
+  opts.filter = filter;
+  if (verbose) {
+    opts.on_case = [](const conformance::CaseResult& r) {
+      std::cerr << conformance::CaseStatusName(r.status) << "\t" << r.folder << "/" << r.name
+                << (r.reason.empty() ? "" : "\t" + r.reason) << "\n";
+    };
+  }
+  auto report = conformance::Run(opts);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << conformance::ReportToText(*report);
+  if (!json_path.empty()) {
+    std::string json = conformance::ReportToJson(*report);
+    Status st = WriteFileAtomic(json_path, AsBytes(json), 0644);
+    if (!st.ok()) return Fail(st);
+  }
+  if (report->summary.total == 0) return Fail(Status::NotFound("no conformance case matched"));
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"Citadel: confidential ONNX inference inside a TEE"};
   app.require_subcommand(1);
@@ -184,6 +224,10 @@ int Main(int argc, char** argv) {
   AddConnectOptions(upload, &upload_args);
   upload->add_option("--name", upload_name, "Model name")->required();
   upload->add_option("--version", upload_version, "Model version (default: next)");
+  std::string upload_owner_key;
+  bool upload_downgrade = false;
+  upload->add_option("--owner-key", upload_owner_key, "Owner private key (PEM) that signs the upload");
+  upload->add_flag("--allow-downgrade", upload_downgrade, "Owner-signed permission to install a lower version");
   upload->add_option("model", upload_path, "MODEL.onnx")->required()->check(CLI::ExistingFile);
 
   // infer
@@ -195,6 +239,8 @@ int Main(int argc, char** argv) {
   infer->add_option("--model", infer_model, "Model name")->required();
   infer->add_option("--input", infer_inputs, "NAME=FILE.npy (repeatable)")->required();
   infer->add_option("--output-dir", infer_out, "Where to write OUTPUT_NAME.npy files")->default_val(".");
+  std::string infer_receipt;
+  infer->add_option("--receipt", infer_receipt, "Ask for a signed receipt, verify it, and save it to this file");
 
   // models
   auto* models = app.add_subcommand("models", "List the models on an attested server");
@@ -207,6 +253,8 @@ int Main(int argc, char** argv) {
   std::string delete_name;
   AddConnectOptions(del, &delete_args);
   del->add_option("--name", delete_name, "Model name")->required();
+  std::string delete_owner_key;
+  del->add_option("--owner-key", delete_owner_key, "Owner private key (PEM) that signs the deletion");
 
   // run (local, no server)
   auto* run = app.add_subcommand("run", "Run an ONNX model locally (no server, no TEE)");
@@ -217,6 +265,47 @@ int Main(int argc, char** argv) {
   run->add_option("--input", run_inputs, "NAME=FILE.npy (repeatable)");
   run->add_option("--output-dir", run_out, "Where to write OUTPUT_NAME.npy files")->default_val(".");
   run->add_option("--threads", run_threads, "Intra-op threads (0 = all cores)")->default_val(0);
+
+  // conformance (ONNX backend test cases from libonnx-testdata)
+  auto* conf = app.add_subcommand("conformance", "Run the ONNX conformance cases (libonnx-testdata) locally");
+  std::string conf_filter, conf_json, conf_data = conformance::kDefaultDataDir;
+  bool conf_verbose = false;
+  conf->add_option("--filter", conf_filter, "Only cases whose name or folder/name matches this regex");
+  conf->add_option("--json", conf_json, "Write the JSON report to this file");
+  conf->add_option("--data", conf_data, "libonnx-testdata data directory")->default_val(conf_data);
+  conf->add_flag("-v,--verbose", conf_verbose, "Print every case as it finishes");
+
+  // keygen / token: credentials for the server configuration
+  auto* keygen = app.add_subcommand("keygen", "Create a model-owner key pair (P-256)");
+  std::string keygen_out;
+  keygen->add_option("--out", keygen_out, "Write PREFIX.key (private, 0600) and PREFIX.pub (base64 SPKI)")->required();
+  auto* token = app.add_subcommand("token", "Create a random bearer token for a user or auditor");
+  std::string token_out;
+  token->add_option("--out", token_out, "Token file to write (0600); its SHA-256 goes in the server config")->required();
+
+  // receipt verify
+  auto* receipt = app.add_subcommand("receipt", "Work with inference receipts");
+  auto* receipt_verify = receipt->add_subcommand("verify", "Verify a receipt offline");
+  receipt->require_subcommand(1);
+  std::string receipt_file, receipt_policy;
+  std::vector<std::string> receipt_inputs, receipt_outputs;
+  receipt_verify->add_option("receipt", receipt_file, "RECEIPT.json")->required()->check(CLI::ExistingFile);
+  receipt_verify->add_option("--policy", receipt_policy, "Also require the evidence to satisfy this policy");
+  receipt_verify->add_option("--input", receipt_inputs, "NAME=FILE.npy that must match the receipt");
+  receipt_verify->add_option("--output", receipt_outputs, "NAME=FILE.npy that must match the receipt");
+
+  // audit
+  auto* audit = app.add_subcommand("audit", "Fetch or verify the server's audit log");
+  ConnectArgs audit_args;
+  std::string audit_out;
+  auto* audit_fetch = audit->add_subcommand("fetch", "Download the audit log with a signed checkpoint and verify it");
+  AddConnectOptions(audit_fetch, &audit_args);
+  audit_fetch->add_option("--out", audit_out, "Save the export (JSON) here");
+  auto* audit_verify = audit->add_subcommand("verify", "Verify a saved audit export offline");
+  std::string audit_file, audit_policy;
+  audit_verify->add_option("export", audit_file, "AUDIT.json")->required()->check(CLI::ExistingFile);
+  audit_verify->add_option("--policy", audit_policy, "Also require the evidence to satisfy this policy");
+  audit->require_subcommand(1);
 
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(quiet ? LogLevel::kWarning : LogLevel::kInfo);
@@ -264,11 +353,31 @@ int Main(int argc, char** argv) {
     if (!client.ok()) return Fail(client.status());
     auto bytes = ReadFileBytes(upload_path);
     if (!bytes.ok()) return Fail(bytes.status());
-    std::optional<int64_t> version;
-    if (upload_version > 0) version = upload_version;
-    auto info = (*client)->UploadModel(upload_name, *bytes, version);
+    UploadOptions options;
+    if (upload_version > 0) options.version = upload_version;
+    std::optional<OwnerKey> owner;
+    if (!upload_owner_key.empty()) {
+      auto key = OwnerKey::LoadPrivatePem(upload_owner_key);
+      if (!key.ok()) return Fail(key.status());
+      owner = std::move(key).value();
+      options.owner = &*owner;
+    }
+    options.allow_downgrade = upload_downgrade;
+    size_t last_percent = 101;
+    if (bytes->size() >= (size_t{8} << 20)) {
+      options.progress = [&last_percent](size_t sent, size_t total) {
+        size_t percent = total ? sent * 100 / total : 100;
+        if (percent != last_percent && percent % 10 == 0) {
+          std::cerr << "upload: " << percent << "% (" << sent / (1 << 20) << " of " << total / (1 << 20) << " MiB)\n";
+          last_percent = percent;
+        }
+      };
+    }
+    auto info = (*client)->UploadModel(upload_name, *bytes, options);
     if (!info.ok()) return Fail(info.status());
-    std::cout << "uploaded " << info->name << " version " << info->version << " id " << info->id << "\n";
+    std::cout << "uploaded " << info->name << " version " << info->version << " id " << info->id
+              << (info->signer.empty() ? " (unsigned: server has no owners configured)" : " signer " + info->signer)
+              << "\n";
     return 0;
   }
   if (*infer) {
@@ -276,6 +385,16 @@ int Main(int argc, char** argv) {
     if (!inputs.ok()) return Fail(inputs.status());
     auto client = ConnectWith(infer_args);
     if (!client.ok()) return Fail(client.status());
+    if (!infer_receipt.empty()) {
+      auto result = (*client)->InferWithReceipt(infer_model, *inputs);
+      if (!result.ok()) return Fail(result.status());
+      Status st = WriteOutputs(result->outputs, infer_out);
+      if (!st.ok()) return Fail(st);
+      st = WriteFileAtomic(infer_receipt, AsBytes(result->receipt.dump(2) + "\n"), 0644);
+      if (!st.ok()) return Fail(st);
+      std::cout << "receipt verified and saved to " << infer_receipt << "\n";
+      return 0;
+    }
     auto outputs = (*client)->Infer(infer_model, *inputs);
     if (!outputs.ok()) return Fail(outputs.status());
     Status st = WriteOutputs(*outputs, infer_out);
@@ -295,9 +414,109 @@ int Main(int argc, char** argv) {
   if (*del) {
     auto client = ConnectWith(delete_args);
     if (!client.ok()) return Fail(client.status());
-    Status st = (*client)->DeleteModel(delete_name);
+    std::optional<OwnerKey> owner;
+    if (!delete_owner_key.empty()) {
+      auto key = OwnerKey::LoadPrivatePem(delete_owner_key);
+      if (!key.ok()) return Fail(key.status());
+      owner = std::move(key).value();
+    }
+    Status st = (*client)->DeleteModel(delete_name, owner ? &*owner : nullptr);
     if (!st.ok()) return Fail(st);
     std::cout << "deleted " << delete_name << "\n";
+    return 0;
+  }
+  if (*keygen) {
+    auto key = OwnerKey::Generate();
+    if (!key.ok()) return Fail(key.status());
+    Status st = key->SavePrivatePem(keygen_out + ".key");
+    if (!st.ok()) return Fail(st);
+    std::string pub = Base64Encode(key->spki_der());
+    st = WriteFileAtomic(keygen_out + ".pub", AsBytes(pub + "\n"), 0644);
+    if (!st.ok()) return Fail(st);
+    std::cout << "private key: " << keygen_out << ".key (keep it off the server)\n"
+              << "key id: " << key->key_id() << "\n"
+              << "server config entry: {\"name\": \"OWNER\", \"public_key\": \"" << pub << "\"}\n";
+    return 0;
+  }
+  if (*token) {
+    Bytes raw(32);
+    Status st = RandomBytes(raw);
+    if (!st.ok()) return Fail(st);
+    std::string text = HexEncode(raw);
+    SecureZero(raw.data(), raw.size());
+    st = WriteFileAtomic(token_out, AsBytes(text + "\n"), 0600);
+    if (!st.ok()) return Fail(st);
+    std::cout << "token written to " << token_out << "\n"
+              << "server config entry: {\"name\": \"NAME\", \"token_sha256\": \"" << HexEncode(Sha256(AsBytes(text)))
+              << "\"}\n";
+    SecureZero(text.data(), text.size());
+    return 0;
+  }
+  if (*receipt_verify) {
+    auto text = ReadFileBytes(receipt_file, 16 << 20);
+    if (!text.ok()) return Fail(text.status());
+    auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+    if (j.is_discarded()) return Fail(Status::InvalidArgument(receipt_file + " is not JSON"));
+    ReceiptCheck check;
+    std::optional<Policy> policy;
+    if (!receipt_policy.empty()) {
+      auto p = Policy::LoadFile(receipt_policy);
+      if (!p.ok()) return Fail(p.status());
+      policy = std::move(p).value();
+      check.policy = &*policy;
+    }
+    auto ins = ReadInputs(receipt_inputs);
+    if (!ins.ok()) return Fail(ins.status());
+    auto outs = ReadInputs(receipt_outputs);
+    if (!outs.ok()) return Fail(outs.status());
+    check.inputs = std::move(ins).value();
+    check.outputs = std::move(outs).value();
+    auto v = VerifyReceipt(j, check);
+    if (!v.ok()) {
+      std::cout << "receipt: INVALID\n";
+      return Fail(v.status());
+    }
+    std::cout << "receipt: VALID" << (v->evidence.simulation ? " (SIMULATION evidence: proves nothing about hardware)" : "")
+              << (policy ? ", evidence accepted by the policy" : ", evidence verified (no policy given)") << "\n"
+              << v->payload.dump(2) << "\n";
+    return 0;
+  }
+  if (*audit_fetch) {
+    auto client = ConnectWith(audit_args);
+    if (!client.ok()) return Fail(client.status());
+    auto exported = (*client)->GetAudit();
+    if (!exported.ok()) return Fail(exported.status());
+    std::cout << "audit log: " << exported->verification.entries << " entries, chain and signed checkpoint verified\n";
+    for (const auto& e : exported->entries) {
+      std::cout << "  #" << e["seq"] << " " << e["event"].get<std::string>() << " " << e["data"].dump() << "\n";
+    }
+    if (!audit_out.empty()) {
+      nlohmann::json j = {{"entries", exported->entries}, {"checkpoint", exported->checkpoint}};
+      Status st = WriteFileAtomic(audit_out, AsBytes(j.dump() + "\n"), 0644);
+      if (!st.ok()) return Fail(st);
+    }
+    return 0;
+  }
+  if (*audit_verify) {
+    auto text = ReadFileBytes(audit_file, size_t{1} << 30);
+    if (!text.ok()) return Fail(text.status());
+    auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+    if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array() || !j.contains("checkpoint")) {
+      return Fail(Status::InvalidArgument(audit_file + " is not an audit export"));
+    }
+    std::optional<Policy> policy;
+    if (!audit_policy.empty()) {
+      auto p = Policy::LoadFile(audit_policy);
+      if (!p.ok()) return Fail(p.status());
+      policy = std::move(p).value();
+    }
+    std::vector<nlohmann::json> entries(j["entries"].begin(), j["entries"].end());
+    auto v = VerifyAuditLog(entries, &j["checkpoint"], policy ? &*policy : nullptr);
+    if (!v.ok()) {
+      std::cout << "audit log: INVALID\n";
+      return Fail(v.status());
+    }
+    std::cout << "audit log: VALID, " << v->entries << " entries, head " << v->head_hash << "\n";
     return 0;
   }
   if (*run) {
@@ -312,6 +531,9 @@ int Main(int argc, char** argv) {
     if (!outputs.ok()) return Fail(outputs.status());
     Status st = WriteOutputs(*outputs, run_out);
     return st.ok() ? 0 : Fail(st);
+  }
+  if (*conf) {
+    return RunConformance(conf_data, conf_filter, conf_json, conf_verbose);
   }
   return 2;
 }

@@ -73,6 +73,7 @@ Result<ModelInfo> ModelInfoFromJson(const json& j) {
   m.name = j["name"].get<std::string>();
   m.id = j["id"].get<std::string>();
   m.version = j["version"].get<int64_t>();
+  if (j.contains("signer") && j["signer"].is_string()) m.signer = j["signer"].get<std::string>();
   if (j.contains("size_bytes") && j["size_bytes"].is_number_unsigned()) m.size_bytes = j["size_bytes"].get<size_t>();
   if (j.contains("inputs")) {
     CITADEL_ASSIGN_OR_RETURN(m.inputs, TensorInfosFromJson(j["inputs"]));
@@ -139,12 +140,31 @@ class ClientImpl : public Client {
     return VerifyFreshEvidence(evidence, options_.policy, pinned_key_, nonce);
   }
 
-  Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes,
-                                std::optional<int64_t> version) override {
+  Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes, const UploadOptions& options) override {
     CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
+    std::optional<int64_t> version = options.version;
+    httplib::Headers headers;
+    if (options.owner) {
+      if (!version) {
+        // The version is part of what the owner signs: take the next one.
+        auto current = GetModel(name);
+        if (current.ok()) version = current->version + 1;
+        else if (current.status().code() == Code::kNotFound) version = 1;
+        else return current.status();
+      }
+      int64_t signed_at = NowSeconds();
+      std::string statement =
+          UploadStatement(name, *version, HexEncode(Sha256(onnx_bytes)), signed_at, options.allow_downgrade);
+      CITADEL_ASSIGN_OR_RETURN(Bytes sig, options.owner->Sign(statement));
+      headers.emplace("Citadel-Owner-Key", options.owner->key_id());
+      headers.emplace("Citadel-Signature", Base64Encode(sig));
+      headers.emplace("Citadel-Signed-At", std::to_string(signed_at));
+      if (options.allow_downgrade) headers.emplace("Citadel-Allow-Downgrade", "1");
+    }
     std::string path = "/v2/repository/models/" + name;
     if (version) path += "?version=" + std::to_string(*version);
-    CITADEL_ASSIGN_OR_RETURN(json j, Call("PUT", path, AsStringView(onnx_bytes), "application/octet-stream"));
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("PUT", path, AsStringView(onnx_bytes), "application/octet-stream", headers,
+                                          options.progress));
     return ModelInfoFromJson(j);
   }
 
@@ -167,43 +187,112 @@ class ClientImpl : public Client {
     return out;
   }
 
-  Status DeleteModel(const std::string& name) override {
+  Status DeleteModel(const std::string& name, const OwnerKey* owner) override {
     CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
-    auto r = Call("DELETE", "/v2/repository/models/" + name, "");
+    httplib::Headers headers;
+    if (owner) {
+      // The statement names the version being deleted, so a replayed
+      // signature cannot remove a later upload of the same name.
+      CITADEL_ASSIGN_OR_RETURN(ModelInfo current, GetModel(name));
+      int64_t signed_at = NowSeconds();
+      CITADEL_ASSIGN_OR_RETURN(Bytes sig, owner->Sign(DeleteStatement(name, current.version, signed_at)));
+      headers.emplace("Citadel-Owner-Key", owner->key_id());
+      headers.emplace("Citadel-Signature", Base64Encode(sig));
+      headers.emplace("Citadel-Signed-At", std::to_string(signed_at));
+    }
+    auto r = Call("DELETE", "/v2/repository/models/" + name, "", "application/json", headers);
     return r.ok() ? Status::Ok() : r.status();
   }
 
   Result<TensorList> Infer(const std::string& model, const TensorList& inputs) override {
+    CITADEL_ASSIGN_OR_RETURN(json response, InferCall(model, inputs, false));
+    return ParseOutputs(response);
+  }
+
+  Result<InferResult> InferWithReceipt(const std::string& model, const TensorList& inputs) override {
+    CITADEL_ASSIGN_OR_RETURN(json response, InferCall(model, inputs, true));
+    InferResult out;
+    CITADEL_ASSIGN_OR_RETURN(out.outputs, ParseOutputs(response));
+    if (!response.contains("receipt")) return Status::AttestationFailed("server returned no receipt");
+    ReceiptCheck check;
+    check.policy = &options_.policy;
+    check.inputs = inputs;
+    check.outputs = out.outputs;
+    CITADEL_ASSIGN_OR_RETURN(VerifiedStatement v, VerifyReceipt(response["receipt"], check));
+    if (!ConstantTimeEquals(v.spki_der, pinned_key_)) {
+      return Status::AttestationFailed("receipt was signed by a key other than the attested server's");
+    }
+    out.receipt = std::move(response["receipt"]);
+    return out;
+  }
+
+  Result<AuditExport> GetAudit() override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/audit", ""));
+    if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array() || !j.contains("checkpoint")) {
+      return Status::Internal("server sent a malformed audit export");
+    }
+    AuditExport out;
+    for (auto& e : j["entries"]) out.entries.push_back(std::move(e));
+    out.checkpoint = std::move(j["checkpoint"]);
+    CITADEL_ASSIGN_OR_RETURN(out.verification, VerifyAuditLog(out.entries, &out.checkpoint, &options_.policy));
+    return out;
+  }
+
+ private:
+  static int64_t NowSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  Result<json> InferCall(const std::string& model, const TensorList& inputs, bool receipt) {
     CITADEL_RETURN_IF_ERROR(ValidateModelName(model));
     json req;
     req["inputs"] = TensorListToJson(inputs);
+    if (receipt) req["parameters"] = {{"receipt", true}};
     std::string body = req.dump();
     auto r = Call("POST", "/v2/models/" + model + "/infer", body, "application/json");
     SecureZero(body.data(), body.size());
     if (!r.ok()) return r.status();
     if (!r->is_object() || !r->contains("outputs")) return Status::Internal("server sent a malformed inference response");
+    return r;
+  }
+
+  static Result<TensorList> ParseOutputs(const json& response) {
     TensorLimits limits;
     limits.max_tensors = 4096;
     limits.max_elements_per_tensor = size_t{1} << 32;
     limits.max_total_elements = size_t{1} << 32;
-    auto outputs = TensorListFromJson((*r)["outputs"], "outputs", limits);
+    auto outputs = TensorListFromJson(response["outputs"], "outputs", limits);
     if (!outputs.ok()) return outputs.status().WithContext("server response");
     return outputs;
   }
 
- private:
   Result<json> Call(const std::string& method, const std::string& path, std::string_view body,
-                    const char* content_type = "application/json") {
+                    const char* content_type = "application/json", httplib::Headers headers = {},
+                    const std::function<void(size_t, size_t)>& progress = nullptr) {
     std::lock_guard lock(mu_);
+    if (!options_.token.empty()) headers.emplace("Authorization", "Bearer " + options_.token);
     httplib::Result res(nullptr, httplib::Error::Unknown);
     if (method == "GET") {
-      res = http_.Get(path);
+      res = http_.Get(path.c_str(), headers);
     } else if (method == "DELETE") {
-      res = http_.Delete(path);
+      res = http_.Delete(path.c_str(), headers);
+    } else if (method == "PUT" && progress) {
+      // Stream in 1 MiB chunks so that long uploads can report progress.
+      const size_t total = body.size();
+      res = http_.Put(
+          path.c_str(), headers, total,
+          [&](size_t offset, size_t length, httplib::DataSink& sink) {
+            size_t n = std::min<size_t>(length, size_t{1} << 20);
+            if (!sink.write(body.data() + offset, n)) return false;
+            progress(offset + n, total);
+            return true;
+          },
+          content_type);
     } else if (method == "PUT") {
-      res = http_.Put(path, body.data(), body.size(), content_type);
+      res = http_.Put(path.c_str(), headers, body.data(), body.size(), content_type);
     } else {
-      res = http_.Post(path, body.data(), body.size(), content_type);
+      res = http_.Post(path.c_str(), headers, body.data(), body.size(), content_type);
     }
     if (!res) {
       // A refused handshake is the verifier's doing: report its reason.

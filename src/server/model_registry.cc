@@ -4,23 +4,14 @@
 
 namespace citadel {
 
-Result<RegisteredModel> ModelRegistry::Put(RegisteredModel entry, bool version_given) {
+Status ModelRegistry::Put(RegisteredModel entry) {
   std::unique_lock lock(mu_);
-  auto it = models_.find(entry.name);
-  if (it == models_.end()) {
-    if (models_.size() >= max_models_) {
-      return Status::ResourceExhausted("the server already holds " + std::to_string(max_models_) +
-                                       " models (limits.max_models); delete one first");
-    }
-    if (!version_given) entry.version = 1;
-  } else if (!version_given) {
-    entry.version = it->second.version + 1;
-  } else if (entry.version <= it->second.version) {
-    return Status::FailedPrecondition("model '" + entry.name + "' is at version " +
-                                      std::to_string(it->second.version) + "; a new upload must have a higher version");
+  if (models_.find(entry.name) == models_.end() && models_.size() >= max_models_) {
+    return Status::ResourceExhausted("the server already holds " + std::to_string(max_models_) +
+                                     " models (limits.max_models); delete one first");
   }
-  models_[entry.name] = entry;
-  return entry;
+  models_[entry.name] = std::move(entry);
+  return Status::Ok();
 }
 
 Result<RegisteredModel> ModelRegistry::Get(const std::string& name) const {

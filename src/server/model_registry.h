@@ -19,6 +19,7 @@ struct RegisteredModel {
   std::string name;
   std::string id;  // SHA-256 of the ONNX bytes, hex
   int64_t version = 1;
+  std::string signer;  // owner key id (hex SHA-256 of SPKI), "" if unsigned
   size_t size_bytes = 0;
   std::shared_ptr<const Model> model;
 };
@@ -27,9 +28,9 @@ class ModelRegistry {
  public:
   explicit ModelRegistry(size_t max_models) : max_models_(max_models) {}
 
-  // Adds or replaces `name`. A replacement must have a higher version unless
-  // no version was requested (then it becomes current + 1).
-  Result<RegisteredModel> Put(RegisteredModel entry, bool version_given);
+  // Adds or replaces `name` (version policy is the caller's: see server.cc).
+  // ResourceExhausted when a new name would exceed max_models.
+  Status Put(RegisteredModel entry);
   Result<RegisteredModel> Get(const std::string& name) const;
   std::vector<RegisteredModel> List() const;
   Status Remove(const std::string& name);

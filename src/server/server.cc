@@ -17,7 +17,11 @@
 #include "citadel/engine.h"
 #include "citadel/protocol.h"
 #include "citadel/log.h"
+#include "citadel/owner_key.h"
+#include "citadel/proof.h"
+#include "audit_log.h"
 #include "model_registry.h"
+#include "model_store.h"
 
 namespace citadel {
 namespace {
@@ -54,10 +58,15 @@ json TensorInfoJson(const TensorInfo& t) {
   return j;
 }
 
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 json ModelJson(const RegisteredModel& m) {
   json j;
   j["name"] = m.name;
   j["id"] = m.id;
+  j["signer"] = m.signer;
   j["version"] = m.version;
   j["versions"] = json::array({std::to_string(m.version)});
   j["platform"] = "onnx";
@@ -71,12 +80,51 @@ json ModelJson(const RegisteredModel& m) {
 
 class ServerImpl : public Server {
  public:
-  ServerImpl(ServerConfig config, std::unique_ptr<Platform> platform, ServerIdentity identity)
+  ServerImpl(ServerConfig config, std::unique_ptr<Platform> platform, ServerIdentity identity,
+             std::unique_ptr<ModelStore> store, std::unique_ptr<AuditLog> audit)
       : config_(config),
         platform_(std::move(platform)),
         identity_(std::move(identity)),
         http_(identity_.certificate.get(), identity_.key.get()),
-        registry_(config.max_models) {}
+        registry_(config.max_models),
+        store_(std::move(store)),
+        audit_(std::move(audit)) {
+    signer_.key = identity_.key.get();
+    signer_.spki_der = identity_.spki_der;
+    signer_.evidence_envelope = EncodeEvidenceEnvelope(identity_.evidence);
+  }
+
+  ~ServerImpl() override { (void)audit_->FlushCounts(); }
+
+  void LogStart(const std::string& platform, const std::string& measurement) {
+    (void)audit_->Append("server_started", {{"platform", platform}, {"measurement", measurement},
+                                            {"tls_key_sha256", HexEncode(Sha256(identity_.spki_der))}});
+    if (config_.owners.empty()) LogWarning("no model owners configured: uploads are not signature-checked");
+    if (config_.users.empty()) LogWarning("no users configured: inference needs no token");
+  }
+
+  // Reloads every sealed model; refused files are audited and skipped.
+  void RestoreModels() {
+    std::vector<std::pair<std::string, Status>> refused;
+    for (auto& file : store_->LoadAll(&refused)) {
+      LoadOptions load;
+      load.threads = config_.threads;
+      auto model = Model::Load(file.onnx.span(), load);
+      if (!model.ok()) {
+        refused.emplace_back(file.header.name + ".cmodel", model.status());
+        continue;
+      }
+      RegisteredModel entry{file.header.name, file.header.id, file.header.version, file.header.signer,
+                            file.onnx.size(), std::move(model).value()};
+      Status st = registry_.Put(std::move(entry));
+      if (!st.ok()) refused.emplace_back(file.header.name + ".cmodel", st);
+      else LogInfo("restored model '" + file.header.name + "' v" + std::to_string(file.header.version));
+    }
+    for (const auto& [file, why] : refused) {
+      LogError("stored model " + file + " refused: " + why.ToString());
+      (void)audit_->Append("model_load_refused", {{"file", file}, {"reason", why.message()}});
+    }
+  }
 
   Status Init(const ServerOptions& options) {
     if (!http_.is_valid()) return Status::Internal("TLS server context could not be created");
@@ -113,7 +161,10 @@ class ServerImpl : public Server {
     if (!http_.listen_after_bind()) return Status::Internal("listener stopped unexpectedly");
     return Status::Ok();
   }
-  void Stop() override { http_.stop(); }
+  void Stop() override {
+    http_.stop();
+    (void)audit_->FlushCounts();
+  }
 
  private:
   void Routes() {
@@ -146,12 +197,18 @@ class ServerImpl : public Server {
       Reply(res, 200, {{"ready", true}, {"simulation", platform_->is_simulation()}});
     });
     http_.Get("/v2/attestation", [this](const httplib::Request& req, httplib::Response& res) { Attestation(req, res); });
-    http_.Get("/v2/models", [this](const httplib::Request&, httplib::Response& res) { ListModels(res); });
-    http_.Post("/v2/repository/index", [this](const httplib::Request& req, httplib::Response& res) {
-      WipeBody(req);
+    http_.Get("/v2/models", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!Authenticate(req, res, config_.users)) return;
       ListModels(res);
     });
+    http_.Post("/v2/repository/index", [this](const httplib::Request& req, httplib::Response& res) {
+      WipeBody(req);
+      if (!Authenticate(req, res, config_.users)) return;
+      ListModels(res);
+    });
+    http_.Get("/v2/audit", [this](const httplib::Request& req, httplib::Response& res) { Audit(req, res); });
     http_.Get(R"(/v2/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!Authenticate(req, res, config_.users)) return;
       auto m = registry_.Get(req.matches[1]);
       if (!m.ok()) return ReplyError(res, m.status());
       Reply(res, 200, ModelJson(*m));
@@ -170,11 +227,7 @@ class ServerImpl : public Server {
       WipeBody(req);
     });
     http_.Delete(R"(/v2/repository/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      std::string name = req.matches[1];
-      Status st = registry_.Remove(name);
-      if (!st.ok()) return ReplyError(res, st);
-      LogInfo("model '" + name + "' deleted");
-      Reply(res, 200, {{"name", name}, {"deleted", true}});
+      Delete(req, res);
     });
   }
 
@@ -187,7 +240,77 @@ class ServerImpl : public Server {
     j["simulation"] = platform_->is_simulation();
     j["measurement"] = HexEncode(platform_->measurement());
     if (platform_->is_simulation()) j["warning"] = kSimulationWarning;
+    j["access"] = {{"uploads", config_.owners.empty() ? "open (no owners configured)" : "owner-signed"},
+                   {"inference", config_.users.empty() ? "open (no users configured)" : "token"},
+                   {"audit", config_.auditors.empty() ? "open (no auditors configured)" : "token"}};
     return j;
+  }
+
+  // Bearer-token check against `allowed` (SHA-256 of tokens). An empty list
+  // means the endpoint is open. On failure replies 401 without detail.
+  // Returns the principal's name ("anonymous" when open).
+  std::optional<std::string> Authenticate(const httplib::Request& req, httplib::Response& res,
+                                          const std::vector<Principal>& allowed) {
+    if (allowed.empty()) return std::string("anonymous");
+    const std::string header = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    std::optional<std::string> who;
+    if (header.size() > prefix.size() && header.compare(0, prefix.size(), prefix) == 0) {
+      Sha256Digest digest = Sha256(AsBytes(std::string_view(header).substr(prefix.size())));
+      // Compare against every entry, whatever matches, so timing says nothing.
+      for (const auto& p : allowed) {
+        if (ConstantTimeEquals(digest, p.credential) && !who) who = p.name;
+      }
+    }
+    if (!who) ReplyError(res, Status::Unauthenticated("unauthenticated"));
+    return who;
+  }
+
+  // Checks an owner signature carried in headers over `statement`. Returns
+  // the owner key id, "" in open mode (no owners configured).
+  Result<std::string> VerifyOwner(const httplib::Request& req, const std::string& statement) {
+    if (config_.owners.empty()) return std::string();
+    const std::string key_id = req.get_header_value("Citadel-Owner-Key");
+    const std::string sig_b64 = req.get_header_value("Citadel-Signature");
+    if (key_id.empty() || sig_b64.empty()) return Status::Unauthenticated("unauthenticated");
+    auto sig = Base64Decode(sig_b64);
+    if (!sig.ok()) return Status::InvalidArgument("Citadel-Signature is not base64");
+    for (const auto& owner : config_.owners) {
+      if (HexEncode(Sha256(owner.credential)) == key_id) {
+        CITADEL_RETURN_IF_ERROR(VerifyOwnerSignature(owner.credential, statement, *sig));
+        return key_id;
+      }
+    }
+    return Status::PermissionDenied("key " + key_id.substr(0, 16) + "... is not a model owner of this server");
+  }
+
+  static Result<int64_t> IntHeader(const httplib::Request& req, const char* name, bool required) {
+    if (!req.has_header(name)) {
+      if (required) return Status::InvalidArgument(std::string("header ") + name + " is required");
+      return int64_t{0};
+    }
+    const std::string v = req.get_header_value(name);
+    char* end = nullptr;
+    long long parsed = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || parsed < 0) {
+      return Status::InvalidArgument(std::string("header ") + name + " must be a non-negative integer");
+    }
+    return static_cast<int64_t>(parsed);
+  }
+
+  void Audit(const httplib::Request& req, httplib::Response& res) {
+    auto who = Authenticate(req, res, config_.auditors);
+    if (!who) return;
+    (void)audit_->FlushCounts();
+    (void)audit_->Append("audit_read", {{"auditor", *who}});
+    auto entries = audit_->Entries();
+    json checkpoint_payload = {{"seq", entries.back()["seq"]},
+                               {"head_hash", entries.back()["hash"]},
+                               {"time", NowSeconds()},
+                               {"evidence_sha256", HexEncode(Sha256(signer_.evidence_envelope))}};
+    auto checkpoint = SignStatement(signer_, "audit-checkpoint", checkpoint_payload);
+    if (!checkpoint.ok()) return ReplyError(res, checkpoint.status());
+    Reply(res, 200, {{"entries", entries}, {"checkpoint", *checkpoint}});
   }
 
   void Attestation(const httplib::Request& req, httplib::Response& res) {
@@ -205,6 +328,7 @@ class ServerImpl : public Server {
       evidence = platform_->GetEvidence(ReportDataForNonce(identity_.spki_der, *nonce));
     }
     if (!evidence.ok()) return ReplyError(res, evidence.status().WithContext("platform evidence"));
+    (void)audit_->Append("attestation_requested", {{"nonce_sha256", HexEncode(Sha256(*nonce))}});
     json j;
     j["version"] = kProtocolVersion;
     j["platform"] = std::string(platform_->name());
@@ -227,9 +351,14 @@ class ServerImpl : public Server {
       return ReplyError(res, Status::ResourceExhausted("model upload exceeds limits.max_upload_bytes (" +
                                                        std::to_string(config_.max_upload_bytes) + ")"));
     }
-    bool version_given = req.has_param("version");
-    int64_t version = 0;
-    if (version_given) {
+    ByteSpan bytes = AsBytes(req.body);
+    if (bytes.empty()) return ReplyError(res, Status::InvalidArgument("upload body is empty; send the ONNX model bytes"));
+    const std::string id = HexEncode(Sha256(bytes));
+
+    // Version: explicit (?version=N, required when signed) or next.
+    const int64_t highest = store_->HighestVersion(name);
+    int64_t version = highest + 1;
+    if (req.has_param("version")) {
       const std::string v = req.get_param_value("version");
       char* end = nullptr;
       long long parsed = std::strtoll(v.c_str(), &end, 10);
@@ -237,30 +366,87 @@ class ServerImpl : public Server {
         return ReplyError(res, Status::InvalidArgument("version must be a positive integer"));
       }
       version = parsed;
+    } else if (!config_.owners.empty()) {
+      return ReplyError(res, Status::InvalidArgument("signed uploads must name their version (?version=N)"));
     }
-    ByteSpan bytes = AsBytes(req.body);
-    if (bytes.empty()) return ReplyError(res, Status::InvalidArgument("upload body is empty; send the ONNX model bytes"));
+    auto signed_at = IntHeader(req, "Citadel-Signed-At", !config_.owners.empty());
+    if (!signed_at.ok()) return ReplyError(res, signed_at.status());
+    auto downgrade = IntHeader(req, "Citadel-Allow-Downgrade", false);
+    if (!downgrade.ok()) return ReplyError(res, downgrade.status());
+    const bool allow_downgrade = *downgrade == 1;
+    auto signer = VerifyOwner(req, UploadStatement(name, version, id, *signed_at, allow_downgrade));
+    if (!signer.ok()) {
+      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
+                                                    {"reason", signer.status().message()}});
+      return ReplyError(res, signer.status());
+    }
+    // Anti-rollback: versions only go up unless the owner signed a downgrade.
+    if (version <= highest && !(allow_downgrade && !config_.owners.empty())) {
+      Status refused = Status::FailedPrecondition("model '" + name + "' has reached version " +
+                                                  std::to_string(highest) + "; version " + std::to_string(version) +
+                                                  " would roll it back (an owner-signed downgrade is required)");
+      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
+                                                    {"reason", refused.message()}});
+      return ReplyError(res, refused);
+    }
     LoadOptions load;
     load.max_model_bytes = config_.max_upload_bytes;
     load.threads = config_.threads;
     auto model = Model::Load(bytes, load);
     if (!model.ok()) {
       LogInfo("upload of '" + name + "' refused: " + model.status().ToString());
+      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
+                                                    {"reason", model.status().message()}});
       return ReplyError(res, model.status().WithContext("model rejected"));
     }
-    RegisteredModel entry;
-    entry.name = name;
-    entry.id = HexEncode(Sha256(bytes));
-    entry.version = version;
-    entry.size_bytes = bytes.size();
-    entry.model = std::move(model).value();
-    auto stored = registry_.Put(std::move(entry), version_given);
-    if (!stored.ok()) return ReplyError(res, stored.status());
-    LogInfo("model '" + name + "' v" + std::to_string(stored->version) + " loaded, id " + stored->id);
-    Reply(res, 200, ModelJson(*stored));
+    StoredModelHeader header;
+    header.name = name;
+    header.version = version;
+    header.id = id;
+    header.signer = *signer;
+    header.signed_at = *signed_at;
+    header.stored_at = NowSeconds();
+    header.signature = req.get_header_value("Citadel-Signature");
+    std::lock_guard lock(upload_mu_);
+    // Seal to disk first: if that fails (disk full), nothing changes.
+    st = store_->Save(header, bytes);
+    if (st.ok()) st = store_->RecordVersion(name, version);
+    if (!st.ok()) {
+      LogError("cannot store model '" + name + "': " + st.ToString());
+      return ReplyError(res, st);
+    }
+    RegisteredModel entry{name, id, version, *signer, bytes.size(), std::move(model).value()};
+    st = registry_.Put(entry);
+    if (!st.ok()) {
+      (void)store_->Remove(name);
+      return ReplyError(res, st);
+    }
+    LogInfo("model '" + name + "' v" + std::to_string(version) + " loaded, id " + id);
+    (void)audit_->Append("model_uploaded", {{"name", name}, {"version", version}, {"id", id},
+                                            {"signer", *signer}, {"size_bytes", bytes.size()}});
+    Reply(res, 200, ModelJson(entry));
+  }
+
+  void Delete(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto m = registry_.Get(name);
+    if (!m.ok()) return ReplyError(res, m.status());
+    auto signed_at = IntHeader(req, "Citadel-Signed-At", !config_.owners.empty());
+    if (!signed_at.ok()) return ReplyError(res, signed_at.status());
+    auto signer = VerifyOwner(req, DeleteStatement(name, m->version, *signed_at));
+    if (!signer.ok()) return ReplyError(res, signer.status());
+    std::lock_guard lock(upload_mu_);
+    Status st = store_->Remove(name);
+    if (st.ok()) st = registry_.Remove(name);
+    if (!st.ok()) return ReplyError(res, st);
+    LogInfo("model '" + name + "' deleted");
+    (void)audit_->Append("model_deleted", {{"name", name}, {"version", m->version}, {"id", m->id}, {"signer", *signer}});
+    Reply(res, 200, {{"name", name}, {"deleted", true}});
   }
 
   void Infer(const httplib::Request& req, httplib::Response& res) {
+    auto user = Authenticate(req, res, config_.users);
+    if (!user) return;
     auto m = registry_.Get(req.matches[1]);
     if (!m.ok()) return ReplyError(res, m.status());
     auto body = ParseJson(req.body);
@@ -288,7 +474,18 @@ class ServerImpl : public Server {
         wanted.push_back(o["name"].get<std::string>());
       }
     }
+    bool want_receipt = false;
+    if (body->contains("parameters")) {
+      const json& params = (*body)["parameters"];
+      if (!params.is_object()) return ReplyError(res, Status::InvalidArgument("'parameters' must be an object"));
+      if (params.contains("receipt")) {
+        if (!params["receipt"].is_boolean()) return ReplyError(res, Status::InvalidArgument("parameters.receipt must be true or false"));
+        want_receipt = params["receipt"].get<bool>();
+      }
+    }
+    int64_t request_time = NowSeconds();
     auto outputs = m->model->Run(*inputs);
+    audit_->CountInference(m->name, *user, outputs.ok());
     if (!outputs.ok()) return ReplyError(res, outputs.status());
     TensorList selected;
     if (wanted.empty()) {
@@ -311,15 +508,85 @@ class ServerImpl : public Server {
     j["model_id"] = m->id;
     if (body->contains("id") && (*body)["id"].is_string()) j["id"] = (*body)["id"];
     j["outputs"] = TensorListToJson(selected);
+    if (want_receipt) {
+      auto receipt = MakeReceipt(*m, *inputs, selected, request_time);
+      if (!receipt.ok()) return ReplyError(res, receipt.status());
+      j["receipt"] = std::move(receipt).value();
+    }
     Reply(res, 200, j);
   }
+
+  Result<json> MakeReceipt(const RegisteredModel& m, const TensorList& inputs, const TensorList& outputs,
+                           int64_t request_time) {
+    json payload;
+    payload["model_name"] = m.name;
+    payload["model_id"] = m.id;
+    payload["model_version"] = m.version;
+    payload["model_signer"] = m.signer;
+    payload["inputs"] = json::array();
+    for (const auto& t : inputs) payload["inputs"].push_back({{"name", t.name}, {"sha256", TensorDigestHex(t)}});
+    payload["outputs"] = json::array();
+    for (const auto& t : outputs) payload["outputs"].push_back({{"name", t.name}, {"sha256", TensorDigestHex(t)}});
+    payload["request_time"] = request_time;
+    payload["platform"] = std::string(platform_->name());
+    payload["simulation"] = platform_->is_simulation();
+    payload["evidence_sha256"] = HexEncode(Sha256(signer_.evidence_envelope));
+    {
+      std::lock_guard lock(counter_mu_);
+      CITADEL_ASSIGN_OR_RETURN(uint64_t counter, NextReceiptCounter());
+      payload["counter"] = counter;
+    }
+    return SignStatement(signer_, "receipt", payload);
+  }
+
+  // A per-server monotonic counter, sealed on disk so that it survives
+  // restarts and a changed file is noticed.
+  Result<uint64_t> NextReceiptCounter() {
+    if (!counter_loaded_) {
+      auto file = ReadFileBytes(counter_path_, 4096);
+      if (file.ok()) {
+        auto opened = AeadOpen(counter_key_.span(), *file, AsBytes("citadel/receipt-counter/v1"));
+        if (!opened.ok() || opened->size() != 8) {
+          return Status::DataLoss("the sealed receipt counter was changed; refusing to issue receipts");
+        }
+        for (int i = 0; i < 8; ++i) counter_ |= static_cast<uint64_t>(opened->data()[i]) << (8 * i);
+      } else if (file.status().code() != Code::kNotFound) {
+        return file.status();
+      }
+      counter_loaded_ = true;
+    }
+    uint64_t next = counter_ + 1;
+    uint8_t raw[8];
+    for (int i = 0; i < 8; ++i) raw[i] = static_cast<uint8_t>(next >> (8 * i));
+    CITADEL_ASSIGN_OR_RETURN(Bytes sealed, AeadSeal(counter_key_.span(), raw, AsBytes("citadel/receipt-counter/v1")));
+    CITADEL_RETURN_IF_ERROR(WriteFileAtomic(counter_path_, sealed, 0600));
+    counter_ = next;
+    return next;
+  }
+
+ public:
+  void SetCounterStore(std::string path, SecretBytes key) {
+    counter_path_ = std::move(path);
+    counter_key_ = std::move(key);
+  }
+
+ private:
 
   ServerConfig config_;
   std::unique_ptr<Platform> platform_;
   ServerIdentity identity_;
   httplib::SSLServer http_;
   ModelRegistry registry_;
+  std::unique_ptr<ModelStore> store_;
+  std::unique_ptr<AuditLog> audit_;
+  StatementSigner signer_;
   std::mutex evidence_mu_;
+  std::mutex upload_mu_;
+  std::mutex counter_mu_;
+  std::string counter_path_;
+  SecretBytes counter_key_;
+  uint64_t counter_ = 0;
+  bool counter_loaded_ = false;
   int port_ = 0;
 };
 
@@ -348,7 +615,17 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   CITADEL_ASSIGN_OR_RETURN(std::unique_ptr<Platform> platform, OpenSimPlatform(sim));
   if (platform->is_simulation()) LogWarning(kSimulationWarning);
   CITADEL_ASSIGN_OR_RETURN(ServerIdentity identity, CreateServerIdentity(*platform, "citadel"));
-  auto server = std::make_unique<ServerImpl>(config, std::move(platform), std::move(identity));
+  CITADEL_ASSIGN_OR_RETURN(SecretBytes store_key, platform->SealingKey("model-store/v1"));
+  CITADEL_ASSIGN_OR_RETURN(std::unique_ptr<ModelStore> store, ModelStore::Open(options.state_dir, std::move(store_key)));
+  CITADEL_ASSIGN_OR_RETURN(SecretBytes counter_key, platform->SealingKey("receipt-counter/v1"));
+  CITADEL_ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> audit, AuditLog::Open(options.state_dir + "/audit.jsonl"));
+  const std::string measurement = HexEncode(platform->measurement());
+  const std::string platform_name(platform->name());
+  auto server = std::make_unique<ServerImpl>(config, std::move(platform), std::move(identity), std::move(store),
+                                             std::move(audit));
+  server->SetCounterStore(options.state_dir + "/receipt-counter.sealed", std::move(counter_key));
+  server->LogStart(platform_name, measurement);
+  server->RestoreModels();
   CITADEL_RETURN_IF_ERROR(server->Init(options));
   return std::unique_ptr<Server>(std::move(server));
 }

@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "citadel/crypto.h"
 #include "citadel/server.h"
 
 namespace citadel {
@@ -32,6 +33,32 @@ Result<ServerConfig> ServerConfig::FromJson(std::string_view text) {
         else if (lk == "max_tensor_elements") c.max_tensor_elements = v;
         else if (lk == "request_timeout_seconds") c.request_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 86400));
         else return Status::InvalidArgument("server config: unknown limit '" + lk + "'");
+      }
+    } else if (key == "owners" || key == "users" || key == "auditors") {
+      if (!value.is_array()) return Status::InvalidArgument("server config: '" + key + "' must be an array");
+      std::vector<Principal>& list = key == "owners" ? c.owners : key == "users" ? c.users : c.auditors;
+      const std::string cred_field = key == "owners" ? "public_key" : "token_sha256";
+      for (size_t i = 0; i < value.size(); ++i) {
+        const json& e = value[i];
+        const std::string where = "server config: " + key + "[" + std::to_string(i) + "]";
+        if (!e.is_object() || e.size() != 2 || !e.contains("name") || !e["name"].is_string() ||
+            !e.contains(cred_field) || !e[cred_field].is_string()) {
+          return Status::InvalidArgument(where + " must be {\"name\": ..., \"" + cred_field + "\": ...}");
+        }
+        Principal p;
+        p.name = e["name"].get<std::string>();
+        if (p.name.empty() || p.name.size() > 128) return Status::InvalidArgument(where + ".name must be 1 to 128 characters");
+        const std::string cred = e[cred_field].get<std::string>();
+        auto decoded = key == "owners" ? Base64Decode(cred) : HexDecode(cred);
+        if (!decoded.ok()) return decoded.status().WithContext(where + "." + cred_field);
+        if (key == "owners") {
+          auto parsed = ParsePublicKeySpkiDer(*decoded);
+          if (!parsed.ok()) return Status::InvalidArgument(where + ".public_key is not a public key (base64 SPKI DER)");
+        } else if (decoded->size() != 32) {
+          return Status::InvalidArgument(where + ".token_sha256 must be 32 bytes of hex");
+        }
+        p.credential = std::move(decoded).value();
+        list.push_back(std::move(p));
       }
     } else {
       return Status::InvalidArgument("server config: unknown key '" + key + "'");

@@ -234,7 +234,9 @@ TEST_F(ServerTest, MalformedUploadsAreRejectedAndServerKeepsServing) {
   auto r4 = client->UploadModel("../etc", *model_bytes);
   EXPECT_EQ(r4.status().code(), Code::kInvalidArgument);
   // A replacement must not go backwards in version.
-  auto r5 = client->UploadModel("good", *model_bytes, 1);
+  UploadOptions v1;
+  v1.version = 1;
+  auto r5 = client->UploadModel("good", *model_bytes, v1);
   EXPECT_EQ(r5.status().code(), Code::kFailedPrecondition) << r5.status().ToString();
 
   // Nothing was lost: the good model is still there and still answers.

@@ -13,6 +13,7 @@
 
 #include "../../src/engine/tensor_proto.h"
 #include "citadel/bytes.h"
+#include "citadel/conformance.h"
 #include "citadel/engine.h"
 #include "citadel/tensor.h"
 
@@ -48,46 +49,12 @@ inline double ElementAsDouble(const Tensor& t, size_t i) {
 }
 
 // "" when `actual` matches `expected` (floats: |a-e| <= atol + rtol*|e|,
-// NaN matches NaN; integers and bools exactly), else a description.
+// NaN matches NaN, infinities exactly; integers and bools exactly), else a
+// description. The conformance runner's comparison, so tests and
+// `citadel conformance` agree.
 inline std::string CompareTensors(const Tensor& expected, const Tensor& actual, double rtol = 1e-3,
                                   double atol = 1e-7) {
-  if (expected.dtype() != actual.dtype()) {
-    return "dtype " + std::string(DTypeName(actual.dtype())) + ", expected " +
-           std::string(DTypeName(expected.dtype()));
-  }
-  if (expected.shape() != actual.shape()) {
-    return "shape " + ShapeToString(actual.shape()) + ", expected " +
-           ShapeToString(expected.shape());
-  }
-  if (expected.dtype() == DType::kString) {
-    return expected.strings() == actual.strings() ? "" : "strings differ";
-  }
-  const bool is_float = expected.dtype() == DType::kFloat32 ||
-                        expected.dtype() == DType::kFloat64 ||
-                        expected.dtype() == DType::kFloat16 || expected.dtype() == DType::kBFloat16;
-  for (size_t i = 0; i < expected.num_elements(); ++i) {
-    if (!is_float) {
-      // Compare raw element bytes: exact, and correct for 64-bit integers.
-      const size_t w = DTypeSize(expected.dtype());
-      if (std::memcmp(expected.raw_data() + i * w, actual.raw_data() + i * w, w) != 0) {
-        std::ostringstream os;
-        os << "element " << i << ": " << ElementAsDouble(actual, i) << ", expected "
-           << ElementAsDouble(expected, i);
-        return os.str();
-      }
-      continue;
-    }
-    const double e = ElementAsDouble(expected, i), a = ElementAsDouble(actual, i);
-    if (std::isnan(e) && std::isnan(a)) continue;
-    if (std::isinf(e) && a == e) continue;
-    if (!(std::fabs(a - e) <= atol + rtol * std::fabs(e))) {
-      std::ostringstream os;
-      os.precision(9);
-      os << "element " << i << ": " << a << ", expected " << e;
-      return os.str();
-    }
-  }
-  return "";
+  return conformance::CompareTensors(expected, actual, rtol, atol);
 }
 
 // Builds a one-node model: inputs/outputs are float32 with the given shapes

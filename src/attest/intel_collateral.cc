@@ -595,6 +595,12 @@ Status CheckQeIdentity(const json& qi, const Quote& q, std::map<std::string, std
 
 namespace internal {
 
+Result<std::string> PckFmspcHex(X509* pck_leaf) {
+  auto pck = ParsePckExtension(pck_leaf);
+  if (!pck.ok()) return pck.status();
+  return Hex(pck->fmspc);
+}
+
 Status EvaluateCollateral(const Quote& q, X509* pck_leaf, X509* pck_ca, X509* root,
                           const std::vector<X509Ptr>& trusted, const IntelCollateral& col,
                           time_t now, std::map<std::string, std::string>* claims) {

@@ -15,6 +15,10 @@
 
 namespace citadel::intel::internal {
 
+// The FMSPC (lower-case hex) from a PCK certificate's SGX extension; used to
+// pick the TCB Info for a quote from a collateral bundle.
+Result<std::string> PckFmspcHex(X509* pck_leaf);
+
 // Steps 6-11 of VerifyIntelQuote (see intel_quote.h). The PCK chain has
 // already been verified; `trusted` are the configured root certificates.
 Status EvaluateCollateral(const Quote& quote, X509* pck_leaf, X509* pck_ca, X509* root,

@@ -1,9 +1,129 @@
-// VerifyEvidence: dispatch by evidence kind.
+// VerifyEvidence: dispatch by evidence kind to the platform verifiers, with
+// collateral from VerifyOptions::collateral and the trust anchors from
+// VerifyOptions::trust_anchors or the built-in vendor roots.
 
+#include <openssl/x509.h>
+
+#include "attest_util.h"
+#include "builtin_roots.h"
 #include "citadel/attest.h"
+#include "citadel/attest/collateral.h"
+#include "citadel/attest/intel_quote.h"
+#include "citadel/attest/nvidia.h"
+#include "citadel/attest/snp.h"
+#include "intel_internal.h"
 #include "sim_evidence.h"
 
 namespace citadel {
+namespace {
+
+using attest_internal::Fail;
+
+// Trust anchors for `vendor` ("intel", "amd", "nvidia").
+std::vector<Bytes> Anchors(const VerifyOptions& options, std::string_view vendor) {
+  if (!options.trust_anchors.empty()) return options.trust_anchors;
+  std::vector<Bytes> out;
+  for (const auto& c : attest_internal::BuiltinCerts()) {
+    if (c.trust_anchor && c.vendor == vendor) out.emplace_back(AsBytes(c.pem).begin(), AsBytes(c.pem).end());
+  }
+  return out;
+}
+
+std::string CheckName(const Status& st) {
+  const std::string& m = st.message();
+  return m.substr(0, m.find(':'));
+}
+
+Result<VerifiedEvidence> VerifyIntel(const Evidence& evidence, const VerifyOptions& options) {
+  Bytes bytes = intel::DecodeQuoteInput(evidence.bytes);
+  auto quote = intel::ParseQuote(bytes);
+  if (!quote.ok()) return Fail("intel.parse", quote.status().message());
+  if (quote->is_tdx() != (evidence.kind == EvidenceKind::kTdx)) {
+    return Fail("evidence.kind", std::string("the evidence is labelled ") +
+                                     std::string(EvidenceKindName(evidence.kind)) + " but the quote is " +
+                                     (quote->is_tdx() ? "a TDX quote" : "an SGX quote"));
+  }
+  intel::IntelCollateral collateral;
+  if (options.collateral != nullptr) {
+    // The FMSPC picks the TCB Info when the bundle holds several platforms'.
+    std::string fmspc;
+    if (quote->cert_type == intel::kCertTypePckChain) {
+      auto certs = attest_internal::ParseCertificates(quote->cert_data);
+      if (certs.ok()) {
+        for (auto& c : *certs) {
+          if (attest_internal::SubjectCommonName(c.get()) != "Intel SGX PCK Certificate") continue;
+          auto f = intel::internal::PckFmspcHex(c.get());
+          if (f.ok()) fmspc = *f;
+        }
+      }
+    }
+    CITADEL_ASSIGN_OR_RETURN(collateral, options.collateral->IntelFor(*quote, fmspc, options.now));
+  }
+  collateral.trusted_roots = Anchors(options, "intel");
+  auto out = intel::VerifyIntelQuote(bytes, collateral, options);
+  if (out.ok()) out->kind = evidence.kind;
+  return out;
+}
+
+Result<VerifiedEvidence> VerifySnp(const Evidence& evidence, const VerifyOptions& options) {
+  auto bytes = snp::DecodeSnpReportInput(evidence.bytes);
+  if (!bytes.ok()) return Fail("snp.parse", bytes.status().message());
+  snp::SnpCollateral collateral;
+  collateral.trusted_arks = Anchors(options, "amd");
+  std::vector<Bytes> veks;
+  if (options.collateral != nullptr) {
+    veks = options.collateral->SnpVeks();
+    collateral.chain = options.collateral->SnpChains();
+  }
+  if (options.trust_anchors.empty()) {
+    // The public AMD ASK/ASVK certificates, after any supplied ones.
+    for (const auto& c : attest_internal::BuiltinCerts()) {
+      if (c.vendor != "amd-intermediate") continue;
+      ByteSpan pem = AsBytes(c.pem);
+      collateral.chain.insert(collateral.chain.end(), pem.begin(), pem.end());
+      collateral.chain.push_back('\n');
+    }
+  }
+  if (veks.empty()) {
+    return Fail("snp.vek_missing", "no VCEK/VLEK certificate was supplied (collateral bundle or --vek)");
+  }
+  // Several VEKs (e.g. a bundle for several machines): the one that verifies
+  // wins; otherwise report the failure that is not just "wrong VEK".
+  std::optional<Status> first, specific;
+  for (const Bytes& vek : veks) {
+    collateral.vek = vek;
+    auto r = snp::VerifySnpReport(*bytes, collateral, options);
+    if (r.ok()) return r;
+    if (!first) first = r.status();
+    std::string check = CheckName(r.status());
+    bool wrong_vek = check == "snp.report_signature" || check == "snp.chip_id" || check == "snp.reported_tcb" ||
+                     check == "snp.vek_kind" || check == "snp.product";
+    if (!wrong_vek && !specific) specific = r.status();
+  }
+  return veks.size() > 1 && specific ? *specific : *first;
+}
+
+Result<VerifiedEvidence> VerifyNvidia(const Evidence& evidence, const VerifyOptions& options) {
+  Bytes embedded_chain;
+  auto report = nvidia::DecodeGpuReportInput(evidence.bytes, &embedded_chain);
+  if (!report.ok()) return Fail("nvidia.parse", report.status().message());
+  std::vector<Bytes> chains;
+  if (!embedded_chain.empty()) chains.push_back(embedded_chain);
+  if (options.collateral != nullptr) {
+    for (auto& c : options.collateral->NvidiaChains()) chains.push_back(std::move(c));
+  }
+  const std::vector<Bytes> anchors = Anchors(options, "nvidia");
+  if (chains.empty()) return nvidia::VerifyGpuReport(*report, {}, anchors, options);
+  std::optional<Status> first;
+  for (const Bytes& chain : chains) {
+    auto r = nvidia::VerifyGpuReport(*report, chain, anchors, options);
+    if (r.ok()) return r;
+    if (!first) first = r.status();
+  }
+  return *first;
+}
+
+}  // namespace
 
 Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOptions& options) {
   switch (evidence.kind) {
@@ -11,10 +131,11 @@ Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOp
       return attest_internal::VerifySimEvidence(evidence.bytes, options);
     case EvidenceKind::kSgxDcap:
     case EvidenceKind::kTdx:
+      return VerifyIntel(evidence, options);
     case EvidenceKind::kSevSnp:
+      return VerifySnp(evidence, options);
     case EvidenceKind::kNvidiaGpu:
-      return Status::AttestationFailed(std::string(EvidenceKindName(evidence.kind)) +
-                                       " evidence: verification is not yet supported");
+      return VerifyNvidia(evidence, options);
   }
   return Status::AttestationFailed("unknown evidence kind " +
                                    std::to_string(static_cast<int>(evidence.kind)));

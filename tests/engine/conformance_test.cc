@@ -179,5 +179,18 @@ TEST(Conformance, Reduce) { ExpectSuite("^test_reduce_", {}, 70); }
 TEST(Conformance, LogSoftmax) { ExpectSuite("^test_logsoftmax_", {}, 14); }
 TEST(Conformance, SqueezeUnsqueeze) { ExpectSuite("^test_(un)?squeeze", {}, 10); }
 
+// ---- issue 3, part 1: data movement and indexing ----------------------------
+TEST(Conformance, Slice) { ExpectSuite("^test_slice", {}, 8); }
+TEST(Conformance, Expand) { ExpectSuite("^test_expand", {}, 2); }
+TEST(Conformance, Where) { ExpectSuite("^test_where", {}, 2); }
+TEST(Conformance, Pad) { ExpectSuite("^test_(constant|edge|reflect)_pad", {}, 3); }
+TEST(Conformance, Tile) { ExpectSuite("^test_tile", {}, 2); }
+TEST(Conformance, Range) {
+  // The expanded variants build the sequence with a Loop.
+  ExpectSuite("^test_range_", {"test_range_float_type_positive_delta_expanded",
+                               "test_range_int32_type_negative_delta_expanded"}, 2);
+}
+TEST(Conformance, ArgMaxArgMin) { ExpectSuite("^test_arg(max|min)_", {}, 32); }
+
 }  // namespace
 }  // namespace citadel

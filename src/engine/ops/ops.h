@@ -31,7 +31,9 @@ void RegisterCastOps(OpRegistry& r);         // cast.cc
 void RegisterReduceOps(OpRegistry& r);       // reduce.cc
 void RegisterSliceOps(OpRegistry& r);        // slice.cc
 void RegisterExpandOps(OpRegistry& r);       // expand.cc: Expand Where
-void RegisterPadOps(OpRegistry& r);          // pad.cc
+void RegisterPadOps(OpRegistry& r);          // pad.cc: Pad Tile
+void RegisterRangeOps(OpRegistry& r);        // range.cc
+void RegisterArgMaxOps(OpRegistry& r);       // argmax.cc: ArgMax ArgMin
 
 }  // namespace citadel::engine::ops
 

@@ -20,6 +20,11 @@ void RegisterAll(OpRegistry& r) {
   RegisterGatherOps(r);
   RegisterCastOps(r);
   RegisterReduceOps(r);
+  RegisterSliceOps(r);
+  RegisterExpandOps(r);
+  RegisterPadOps(r);
+  RegisterRangeOps(r);
+  RegisterArgMaxOps(r);
 }
 
 }  // namespace citadel::engine::ops

@@ -12,9 +12,10 @@ packages=(
   nlohmann-json3-dev libcli11-dev              # JSON, command line
   libgtest-dev libgmock-dev libbenchmark-dev
   libcbor-dev pybind11-dev python3-numpy
+  python3-dev                                  # headers for the Python client (python/)
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libonnx-testdata python3-pytest)
+  packages+=(libonnx-testdata python3-pytest python3-onnx)
 fi
 
 missing=()

@@ -191,6 +191,14 @@ TEST(Conformance, Range) {
                                "test_range_int32_type_negative_delta_expanded"}, 2);
 }
 TEST(Conformance, ArgMaxArgMin) { ExpectSuite("^test_arg(max|min)_", {}, 32); }
+TEST(Conformance, LayerNormalization) { ExpectSuite("^test_layer_normalization", {}, 38); }
+TEST(Conformance, InstanceNormalization) { ExpectSuite("^test_instancenorm", {}, 2); }
+TEST(Conformance, GatherElementsND) { ExpectSuite("^test_(gather_elements|gathernd)", {}, 6); }
+TEST(Conformance, Scatter) { ExpectSuite("^test_scatter(_elements|nd|_with)", {}, 9); }
+TEST(Conformance, CumSum) { ExpectSuite("^test_cumsum", {}, 7); }
+TEST(Conformance, Trilu) { ExpectSuite("^test_tri[lu]", {}, 18); }
+TEST(Conformance, NonZero) { ExpectSuite("^test_nonzero", {}, 1); }
+TEST(Conformance, TopK) { ExpectSuite("^test_top_k", {}, 3); }
 
 }  // namespace
 }  // namespace citadel

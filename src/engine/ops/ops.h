@@ -34,6 +34,13 @@ void RegisterExpandOps(OpRegistry& r);       // expand.cc: Expand Where
 void RegisterPadOps(OpRegistry& r);          // pad.cc: Pad Tile
 void RegisterRangeOps(OpRegistry& r);        // range.cc
 void RegisterArgMaxOps(OpRegistry& r);       // argmax.cc: ArgMax ArgMin
+void RegisterNormalizationOps(OpRegistry& r);  // normalization.cc: LayerNormalization InstanceNormalization
+void RegisterGatherNDOps(OpRegistry& r);     // gather_nd.cc: GatherElements GatherND
+void RegisterScatterOps(OpRegistry& r);      // scatter.cc: Scatter ScatterElements ScatterND
+void RegisterCumSumOps(OpRegistry& r);       // cumsum.cc
+void RegisterTriluOps(OpRegistry& r);        // trilu.cc
+void RegisterNonZeroOps(OpRegistry& r);      // nonzero.cc
+void RegisterTopKOps(OpRegistry& r);         // topk.cc
 
 }  // namespace citadel::engine::ops
 

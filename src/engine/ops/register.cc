@@ -25,6 +25,13 @@ void RegisterAll(OpRegistry& r) {
   RegisterPadOps(r);
   RegisterRangeOps(r);
   RegisterArgMaxOps(r);
+  RegisterNormalizationOps(r);
+  RegisterGatherNDOps(r);
+  RegisterScatterOps(r);
+  RegisterCumSumOps(r);
+  RegisterTriluOps(r);
+  RegisterNonZeroOps(r);
+  RegisterTopKOps(r);
 }
 
 }  // namespace citadel::engine::ops

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "citadel/attest.h"
+#include "citadel/attest/appraisal.h"
+#include "citadel/attest/collateral.h"
 #include "citadel/bytes.h"
 #include "citadel/client.h"
 #include "citadel/crypto.h"
@@ -188,6 +190,67 @@ int RunConformance(const std::string& data_dir, const std::string& filter,
   return 0;
 }
 
+// `citadel verify`: offline verification of one piece of evidence against
+// collateral and a policy (docs/attestation.md). Prints the attestation
+// result; exit 0 only when it is accepted.
+struct VerifyArgs {
+  std::string evidence, kind = "auto", policy, now, nonce, write_bundle;
+  std::vector<std::string> collateral, roots, chains, veks;
+  bool json = false;
+};
+
+int RunVerify(const VerifyArgs& a) {
+  auto input = ReadFileBytes(a.evidence, size_t{16} << 20);
+  if (!input.ok()) return Fail(input.status());
+  Evidence evidence;
+  if (a.kind == "auto") {
+    auto detected = DetectEvidence(*input);
+    if (!detected.ok()) return Fail(detected.status());
+    evidence = std::move(detected).value();
+  } else {
+    auto kind = EvidenceKindFromName(a.kind);
+    if (!kind) return Fail(Status::InvalidArgument("--kind must be auto, sgx, tdx, snp, nvidia or sim"));
+    evidence = Evidence{*kind, std::move(input).value()};
+  }
+  CollateralBundle bundle;
+  for (const auto* list : {&a.collateral, &a.chains, &a.veks}) {
+    for (const auto& f : *list) {
+      Status st = bundle.ImportFile(f);
+      if (!st.ok()) return Fail(st);
+    }
+  }
+  if (!a.write_bundle.empty()) {
+    Status st = WriteFileAtomic(a.write_bundle, AsBytes(bundle.ToJson()), 0644);
+    if (!st.ok()) return Fail(st);
+  }
+  VerifyOptions options;
+  options.collateral = &bundle;
+  if (!a.now.empty()) {
+    auto t = ParseRfc3339(a.now);
+    if (!t.ok()) return Fail(t.status());
+    options.now = *t;
+  }
+  for (const auto& r : a.roots) {
+    auto bytes = ReadFileBytes(r, size_t{1} << 20);
+    if (!bytes.ok()) return Fail(bytes.status());
+    options.trust_anchors.push_back(std::move(bytes).value());
+  }
+  if (!a.nonce.empty()) {
+    auto n = HexDecode(a.nonce);
+    if (!n.ok()) return Fail(Status::InvalidArgument("--nonce must be hex"));
+    options.expected_nonce = std::move(n).value();
+  }
+  std::optional<Policy> policy;
+  if (!a.policy.empty()) {
+    auto p = Policy::LoadFile(a.policy);
+    if (!p.ok()) return Fail(p.status());
+    policy = std::move(p).value();
+  }
+  Appraisal result = AppraiseEvidence(evidence, options, policy ? &*policy : nullptr);
+  std::cout << (a.json ? result.ToJson() : result.ToText());
+  return result.accepted() ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"Citadel: confidential ONNX inference inside a TEE"};
   app.require_subcommand(1);
@@ -215,6 +278,24 @@ int Main(int argc, char** argv) {
   auto* attest = app.add_subcommand("attest", "Verify a server's attestation against a policy");
   ConnectArgs attest_args;
   AddConnectOptions(attest, &attest_args);
+
+  // verify (offline)
+  auto* verify = app.add_subcommand("verify", "Verify attestation evidence offline (SGX, TDX, SEV-SNP, NVIDIA, sim)");
+  VerifyArgs verify_args;
+  auto* verify_ev = verify->add_option("evidence", verify_args.evidence, "EVIDENCE file (binary or hex text)");
+  verify->add_option("--evidence", verify_args.evidence, "EVIDENCE file (same as the positional argument)")
+      ->excludes(verify_ev);
+  verify->add_option("--kind", verify_args.kind, "auto|sgx|tdx|snp|nvidia|sim (default auto)");
+  verify->add_option("--collateral", verify_args.collateral,
+                     "Collateral: a Citadel bundle or any importable file (repeatable)");
+  verify->add_option("--chain", verify_args.chains, "Certificate chain file (AMD ASK/ARK, NVIDIA device chain)");
+  verify->add_option("--vek", verify_args.veks, "AMD VCEK/VLEK certificate (PEM/DER)");
+  verify->add_option("--root", verify_args.roots, "Trust ONLY this root (repeatable; default: built-in vendor roots)");
+  verify->add_option("--policy", verify_args.policy, "Policy file (docs/policy.md)");
+  verify->add_option("--now,--at", verify_args.now, "Judge validity at this RFC 3339 UTC instant");
+  verify->add_option("--nonce", verify_args.nonce, "Expected nonce (hex; NVIDIA GPU evidence)");
+  verify->add_option("--write-bundle", verify_args.write_bundle, "Also write the imported collateral as one bundle");
+  verify->add_flag("--json", verify_args.json, "Print the attestation result as JSON");
 
   // upload
   auto* upload = app.add_subcommand("upload", "Upload an ONNX model to an attested server");
@@ -333,6 +414,10 @@ int Main(int argc, char** argv) {
     if (!m.ok()) return Fail(m.status());
     std::cout << HexEncode(*m) << "\n";
     return 0;
+  }
+  if (*verify) {
+    if (verify_args.evidence.empty()) return Fail(Status::InvalidArgument("verify: give the EVIDENCE file"));
+    return RunVerify(verify_args);
   }
   if (*attest) {
     auto client = ConnectWith(attest_args);

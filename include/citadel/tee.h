@@ -6,6 +6,7 @@
 #ifndef CITADEL_TEE_H_
 #define CITADEL_TEE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -118,6 +119,21 @@ struct PlatformOptions {
 // tdx_guest or sev_guest, /dev/sev-guest; with none found it fails with
 // FailedPrecondition (or opens sim when allow_simulation_fallback is set).
 Result<std::unique_ptr<Platform>> OpenPlatform(const PlatformOptions& options);
+
+// The SGX enclave identity a client policy pins, read from the SIGSTRUCT
+// that `gramine-sgx-sign` writes next to the signed manifest (<app>.sig,
+// 1808 bytes, Intel SDM "SIGSTRUCT"): MRENCLAVE is its ENCLAVEHASH, MRSIGNER
+// the SHA-256 of the signer's RSA modulus. `citadel measure --platform
+// gramine` prints these.
+struct SgxSigstructInfo {
+  std::array<uint8_t, 32> mrenclave{};
+  std::array<uint8_t, 32> mrsigner{};
+  uint16_t isv_prod_id = 0;
+  uint16_t isv_svn = 0;
+  uint64_t attributes_flags = 0;
+  bool debug() const { return (attributes_flags & 0x2) != 0; }
+};
+Result<SgxSigstructInfo> ParseSgxSigstruct(ByteSpan sigstruct);
 
 // What "auto" would pick under `root`: "sgx", "tdx", "snp", or "" for none.
 // Never falls back to simulation.

@@ -264,13 +264,19 @@ int Main(int argc, char** argv) {
   std::string port_file;
   serve->add_option("--listen", listen, "HOST:PORT to listen on (port 0 = any free port)")->default_val(listen);
   serve->add_option("--state-dir", serve_opts.state_dir, "Directory for platform keys and sealed state")->required();
-  serve->add_option("--platform", serve_opts.platform, "TEE platform: sim")->default_val("sim");
+  serve->add_option("--platform", serve_opts.platform,
+                    "TEE platform: auto|sim|sgx|tdx|snp (auto refuses to run without a TEE; sim protects nothing)")
+      ->default_val("sim");
   serve->add_option("--config", serve_opts.config_path, "Server configuration file (JSON); part of the measurement");
   serve->add_option("--port-file", port_file, "Write the bound port to this file (for scripts and tests)");
 
   // measure
-  auto* measure = app.add_subcommand("measure", "Print the measurement a sim server with this config reports");
-  std::string measure_config, measure_binary;
+  auto* measure = app.add_subcommand(
+      "measure", "Print the measurement a server reports: sim (binary + config) or gramine (from the signed enclave)");
+  std::string measure_config, measure_binary, measure_platform = "sim", measure_manifest;
+  measure->add_option("--platform", measure_platform, "sim | gramine")->default_val("sim");
+  measure->add_option("--manifest", measure_manifest,
+                      "gramine: the .sig (SIGSTRUCT) or .manifest.sgx that gramine-sgx-sign wrote");
   measure->add_option("--config", measure_config, "Server configuration file");
   measure->add_option("--binary", measure_binary, "Server binary (default: this citadel binary)");
 
@@ -402,6 +408,29 @@ int Main(int argc, char** argv) {
     }
     if (serve_opts.port < 0 || serve_opts.port > 65535) return Fail(Status::InvalidArgument("--listen port out of range"));
     return RunServe(serve_opts, port_file);
+  }
+  if (*measure && measure_platform == "gramine") {
+    // MRENCLAVE is computed by gramine-sgx-sign over the enclave layout; it
+    // is recorded in the SIGSTRUCT (<app>.sig) next to <app>.manifest.sgx.
+    std::string path = measure_manifest;
+    const std::string suffix = ".manifest.sgx";
+    if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      path = path.substr(0, path.size() - suffix.size()) + ".sig";
+    }
+    if (path.empty()) return Fail(Status::InvalidArgument("measure --platform gramine needs --manifest FILE"));
+    auto bytes = ReadFileBytes(path, 1 << 16);
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto info = ParseSgxSigstruct(*bytes);
+    if (!info.ok()) return Fail(info.status().WithContext(path));
+    std::cout << "mrenclave: " << HexEncode(info->mrenclave) << "\n";
+    std::cout << "mrsigner: " << HexEncode(info->mrsigner) << "\n";
+    std::cout << "isv_prod_id: " << info->isv_prod_id << "\n";
+    std::cout << "isv_svn: " << info->isv_svn << "\n";
+    if (info->debug()) std::cout << "WARNING: this enclave is signed with DEBUG allowed: it is NOT confidential\n";
+    return info->debug() ? 3 : 0;
+  }
+  if (*measure && measure_platform != "sim") {
+    return Fail(Status::InvalidArgument("measure --platform must be sim or gramine (TDX/SNP: see deploy/)"));
   }
   if (*measure) {
     Bytes config;

@@ -604,15 +604,23 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
     if (!parsed.ok()) return parsed.status().WithContext(options.config_path);
     config = *parsed;
   }
-  if (options.platform != "sim") {
-    return Status::Unsupported("platform '" + options.platform +
-                               "' is not available in this build; use --platform sim (SIMULATION, no protection)");
+  // Platform: auto|sim|sgx|tdx|snp (docs/platforms.md). "auto" never falls
+  // back to simulation: without a TEE the operator must say --platform sim.
+  PlatformOptions platform_options;
+  platform_options.name = options.platform;
+  platform_options.state_dir = options.state_dir;
+  platform_options.binary_path = options.binary_path;
+  platform_options.config_bytes = config_bytes;
+  auto opened = OpenPlatform(platform_options);
+  if (!opened.ok()) return opened.status().WithContext("platform '" + options.platform + "'");
+  std::unique_ptr<Platform> platform = std::move(opened).value();
+  // The model store needs a sealing key. TDX has none in hardware and this
+  // build has no attested key release: refuse to start rather than store
+  // models unprotected.
+  if (auto probe = platform->SealingKey("model-store/v1"); !probe.ok()) {
+    return probe.status().WithContext("platform '" + std::string(platform->name()) +
+                                      "' cannot seal the model store; refusing to start");
   }
-  SimPlatformOptions sim;
-  sim.state_dir = options.state_dir;
-  sim.binary_path = options.binary_path;
-  sim.config_bytes = config_bytes;
-  CITADEL_ASSIGN_OR_RETURN(std::unique_ptr<Platform> platform, OpenSimPlatform(sim));
   if (platform->is_simulation()) LogWarning(kSimulationWarning);
   CITADEL_ASSIGN_OR_RETURN(ServerIdentity identity, CreateServerIdentity(*platform, "citadel"));
   CITADEL_ASSIGN_OR_RETURN(SecretBytes store_key, platform->SealingKey("model-store/v1"));

@@ -48,7 +48,7 @@ Status ReadAll(const std::string& path, size_t max_bytes, Buf* out, size_t* len)
       // Grow by copying into a fresh buffer so secrets are never left behind
       // in a freed vector (SecretBytes wipes on move-assign).
       Buf bigger(out->size() == 0 ? 4096 : out->size() * 2);
-      std::memcpy(bigger.data(), out->data(), *len);
+      if (*len > 0) std::memcpy(bigger.data(), out->data(), *len);
       *out = std::move(bigger);
     }
     ssize_t n = ::read(fd.get(), out->data() + *len, out->size() - *len);

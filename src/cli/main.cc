@@ -26,6 +26,16 @@
 #include "citadel/tee.h"
 
 namespace citadel {
+
+// `citadel bench` (src/cli/bench.cc).
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> inputs, dims, shapes;
+  int threads = 0, warmup = 3, iters = 20;
+  bool optimize = true;
+};
+int RunBench(const BenchArgs& args);
+
 namespace {
 
 int Fail(const Status& st) {
@@ -353,6 +363,20 @@ int Main(int argc, char** argv) {
   run->add_option("--output-dir", run_out, "Where to write OUTPUT_NAME.npy files")->default_val(".");
   run->add_option("--threads", run_threads, "Intra-op threads (0 = all cores)")->default_val(0);
 
+  // bench (local latency, one JSON object on stdout; see docs/performance.md)
+  auto* bench = app.add_subcommand("bench", "Time an ONNX model locally (JSON on stdout)");
+  BenchArgs bench_args;
+  bool bench_json = false, bench_no_opt = false;
+  bench->add_option("model", bench_args.model, "MODEL.onnx")->required()->check(CLI::ExistingFile);
+  bench->add_option("--input", bench_args.inputs, "NAME=FILE.npy (repeatable; random when omitted)");
+  bench->add_option("--dim", bench_args.dims, "DIM_PARAM=VALUE for dynamic dims (default 1)");
+  bench->add_option("--shape", bench_args.shapes, "INPUT=1x3x224x224 full input shape");
+  bench->add_option("--threads", bench_args.threads, "Intra-op threads (0 = all cores)")->default_val(0);
+  bench->add_option("--warmup", bench_args.warmup, "Untimed runs")->default_val(3);
+  bench->add_option("--iters", bench_args.iters, "Timed runs")->default_val(20);
+  bench->add_flag("--json", bench_json, "JSON output (the only format)");
+  bench->add_flag("--no-optimize", bench_no_opt, "Skip graph optimisations");
+
   // conformance (ONNX backend test cases from libonnx-testdata)
   auto* conf = app.add_subcommand("conformance", "Run the ONNX conformance cases (libonnx-testdata) locally");
   std::string conf_filter, conf_json, conf_data = conformance::kDefaultDataDir;
@@ -632,6 +656,10 @@ int Main(int argc, char** argv) {
     }
     std::cout << "audit log: VALID, " << v->entries << " entries, head " << v->head_hash << "\n";
     return 0;
+  }
+  if (*bench) {
+    bench_args.optimize = !bench_no_opt;
+    return RunBench(bench_args);
   }
   if (*run) {
     LoadOptions load;

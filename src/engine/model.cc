@@ -16,6 +16,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "citadel/engine.h"
+#include "dnnl_util.h"
 #include "graph.h"
 #include "kernel.h"
 #include "loader.h"
@@ -33,8 +34,9 @@ constexpr size_t kMaxFoldedBytes = size_t{64} << 20;
 
 class ModelImpl final : public Model {
  public:
-  ModelImpl(Graph graph, engine::Plan plan, std::string description)
-      : graph_(std::move(graph)), plan_(std::move(plan)), description_(std::move(description)) {}
+  ModelImpl(Graph graph, engine::Plan plan, std::string description, int threads)
+      : graph_(std::move(graph)), plan_(std::move(plan)), description_(std::move(description)),
+        threads_(threads) {}
 
   const std::vector<TensorInfo>& inputs() const override { return graph_.inputs; }
   const std::vector<TensorInfo>& outputs() const override { return graph_.outputs; }
@@ -58,6 +60,7 @@ class ModelImpl final : public Model {
   Graph graph_;
   engine::Plan plan_;
   std::string description_;
+  int threads_ = 0;  // LoadOptions::threads: intra-op threads of each Run
 };
 
 Status ModelImpl::ValidateInput(const NamedTensor& nt, const engine::Value& v,
@@ -133,6 +136,7 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
   }
 
   // Execute.
+  engine::SetRunThreads(threads_);
   std::vector<const Tensor*> in_ptrs;
   std::vector<Tensor> outs;
   for (const engine::Step& step : plan_.steps) {
@@ -241,11 +245,14 @@ Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions&
   if (options.optimize) {
     CITADEL_RETURN_IF_ERROR(engine::FoldConstants(&graph, registry, kMaxFoldedBytes, &stats));
     engine::EliminateDeadNodes(&graph, &stats);
+    engine::FuseForInference(&graph, &stats);
+    engine::EliminateDeadNodes(&graph, &stats);
   }
   CITADEL_ASSIGN_OR_RETURN(engine::Plan plan, engine::BuildPlan(graph, registry));
   std::string description = Describe(graph, stats);
   return std::shared_ptr<const Model>(
-      std::make_shared<ModelImpl>(std::move(graph), std::move(plan), std::move(description)));
+      std::make_shared<ModelImpl>(std::move(graph), std::move(plan), std::move(description),
+                                  options.threads));
 }
 
 }  // namespace

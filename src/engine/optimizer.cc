@@ -87,3 +87,219 @@ void EliminateDeadNodes(Graph* g, OptimizeStats* stats) {
 }
 
 }  // namespace citadel::engine
+
+// ---- Inference fusions (see optimizer.h) -----------------------------------
+
+#include <cmath>
+#include <optional>
+
+#include "ops/post_ops.h"
+
+namespace citadel::engine {
+namespace {
+
+using ops::PostKind;
+using ops::PostOp;
+
+bool IsF32Constant(const Graph& g, int v) {
+  return v != kNoValue && g.values[v].is_constant() &&
+         g.values[v].constant.dtype() == DType::kFloat32;
+}
+
+int AddConstant(Graph* g, const std::string& name, Tensor t) {
+  std::string n = name;
+  while (g->value_ids.count(n)) n += "_";
+  int id = g->AddValue(n);
+  g->values[id].type.dtype = t.dtype();
+  g->values[id].type.shape = t.shape();
+  g->values[id].constant = std::move(t);
+  return id;
+}
+
+// Folds BatchNormalization node `bn` into Conv node `conv` (weights and bias
+// become new constants). False when the pattern does not apply.
+bool FoldBatchNorm(Graph* g, Node* conv, const Node& bn) {
+  if (bn.inputs.size() != 5) return false;
+  for (size_t o = 1; o < bn.outputs.size(); ++o) {
+    if (bn.outputs[o] != kNoValue) return false;
+  }
+  auto training = bn.attrs.GetInt("training_mode", 0);
+  auto spatial = bn.attrs.GetInt("spatial", 1);
+  auto eps = bn.attrs.GetFloat("epsilon", 1e-5f);
+  if (!training.ok() || *training != 0 || !spatial.ok() || *spatial != 1 || !eps.ok()) return false;
+  for (size_t i = 1; i < 5; ++i) {
+    if (!IsF32Constant(*g, bn.inputs[i])) return false;
+  }
+  const Tensor& w = g->values[conv->inputs[1]].constant;
+  const int64_t M = w.shape()[0];
+  const Tensor* p[4];
+  for (int i = 0; i < 4; ++i) {
+    p[i] = &g->values[bn.inputs[i + 1]].constant;
+    if (p[i]->rank() != 1 || p[i]->shape()[0] != M) return false;
+  }
+  const bool has_b = conv->inputs.size() > 2 && conv->inputs[2] != kNoValue;
+  if (has_b && !IsF32Constant(*g, conv->inputs[2])) return false;
+  const Tensor* b = has_b ? &g->values[conv->inputs[2]].constant : nullptr;
+  if (b != nullptr && (b->rank() != 1 || b->shape()[0] != M)) return false;
+  auto nw = Tensor::Zeros(DType::kFloat32, w.shape());
+  auto nb = Tensor::Zeros(DType::kFloat32, {M});
+  if (!nw.ok() || !nb.ok()) return false;
+  const size_t per = M == 0 ? 0 : w.num_elements() / static_cast<size_t>(M);
+  for (int64_t m = 0; m < M; ++m) {
+    const double a = p[0]->data<float>()[m] /
+                     std::sqrt(static_cast<double>(p[3]->data<float>()[m]) + *eps);
+    const double bias = b != nullptr ? b->data<float>()[m] : 0.0;
+    nb->data<float>()[m] =
+        static_cast<float>(a * (bias - p[2]->data<float>()[m]) + p[1]->data<float>()[m]);
+    const float* src = w.data<float>() + m * per;
+    float* dst = nw->data<float>() + m * per;
+    for (size_t i = 0; i < per; ++i) dst[i] = static_cast<float>(a * src[i]);
+  }
+  const std::string base = conv->name.empty() ? g->values[conv->outputs[0]].name : conv->name;
+  conv->inputs[1] = AddConstant(g, base + "/bn_folded_W", std::move(nw).value());
+  if (conv->inputs.size() < 3) conv->inputs.resize(3, kNoValue);
+  conv->inputs[2] = AddConstant(g, base + "/bn_folded_B", std::move(nb).value());
+  return true;
+}
+
+// Clip bounds (attributes before opset 11, optional constant inputs after).
+std::optional<PostOp> ClipOp(const Graph& g, const Node& n) {
+  float lo = -INFINITY, hi = INFINITY;
+  if (g.OpsetFor("") < 11) {
+    auto a = n.attrs.GetFloat("min", lo), b = n.attrs.GetFloat("max", hi);
+    if (!a.ok() || !b.ok()) return std::nullopt;
+    lo = *a;
+    hi = *b;
+  } else {
+    for (size_t i = 1; i < n.inputs.size() && i < 3; ++i) {
+      if (n.inputs[i] == kNoValue) continue;
+      if (!IsF32Constant(g, n.inputs[i]) || g.values[n.inputs[i]].constant.num_elements() != 1) {
+        return std::nullopt;
+      }
+      (i == 1 ? lo : hi) = g.values[n.inputs[i]].constant.data<float>()[0];
+    }
+  }
+  return PostOp{PostKind::kClip, lo, hi};
+}
+
+bool SameStaticShape(const Graph& g, int a, int b) {
+  const auto& sa = g.values[a].type.shape;
+  const auto& sb = g.values[b].type.shape;
+  return sa && sb && *sa == *sb;
+}
+
+}  // namespace
+
+void FuseForInference(Graph* g, OptimizeStats* stats) {
+  const size_t n_nodes = g->nodes.size();
+  // Readers of each value (node indices); graph outputs count as a reader.
+  std::vector<std::vector<size_t>> readers(g->values.size());
+  std::vector<bool> escapes(g->values.size(), false);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    for (int in : g->nodes[n].inputs) {
+      if (in != kNoValue) readers[in].push_back(n);
+    }
+  }
+  for (int id : g->output_ids) escapes[id] = true;
+  auto sole_reader = [&](int v) -> std::optional<size_t> {
+    if (v == kNoValue || escapes[v] || readers[v].size() != 1) return std::nullopt;
+    return readers[v][0];
+  };
+
+  std::vector<bool> removed(n_nodes, false);
+  std::vector<std::optional<size_t>> moved_to(n_nodes);  // conv index -> position
+  for (size_t c = 0; c < n_nodes; ++c) {
+    Node& conv = g->nodes[c];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
+    if (conv.inputs.size() < 2 || !IsF32Constant(*g, conv.inputs[1])) continue;
+    if (g->values[conv.inputs[1]].constant.rank() < 3) continue;
+    const auto& xt = g->values[conv.inputs[0]].type;
+    if (!xt.dtype || *xt.dtype != DType::kFloat32) continue;
+    if (conv.attrs.Has(ops::kPostKindsAttr)) continue;
+
+    size_t last = c;
+    int out = conv.outputs[0];
+    std::vector<PostOp> post;
+    bool has_sum = false;
+    int sum_input = kNoValue;
+    for (;;) {
+      auto r = sole_reader(out);
+      // x * Sigmoid(x): `out` has two readers, a Sigmoid and the Mul.
+      if (!r && !escapes[out] && readers[out].size() == 2) {
+        size_t a = readers[out][0], b = readers[out][1];
+        if (g->nodes[a].op_type == "Mul") std::swap(a, b);
+        const Node& sig = g->nodes[a];
+        const Node& mul = g->nodes[b];
+        if (sig.op_type == "Sigmoid" && sig.domain.empty() && mul.op_type == "Mul" &&
+            mul.domain.empty() && mul.inputs.size() == 2 && sig.outputs.size() == 1 &&
+            sole_reader(sig.outputs[0]) == b &&
+            ((mul.inputs[0] == out && mul.inputs[1] == sig.outputs[0]) ||
+             (mul.inputs[1] == out && mul.inputs[0] == sig.outputs[0]))) {
+          if (removed[a] || removed[b]) break;
+          post.push_back(PostOp{PostKind::kSwish, 1.f, 0.f});
+          removed[a] = removed[b] = true;
+          stats->fused += 2;
+          last = std::max({last, a, b});
+          out = mul.outputs[0];
+          continue;
+        }
+      }
+      if (!r || removed[*r]) break;
+      const Node& n = g->nodes[*r];
+      if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0] == kNoValue) break;
+      if (n.op_type == "BatchNormalization" && post.empty() && n.inputs[0] == out) {
+        if (!FoldBatchNorm(g, &g->nodes[c], n)) break;
+      } else if (n.op_type == "Relu") {
+        post.push_back(PostOp{PostKind::kRelu, 0.f, 0.f});
+      } else if (n.op_type == "LeakyRelu") {
+        auto alpha = n.attrs.GetFloat("alpha", 0.01f);
+        if (!alpha.ok()) break;
+        post.push_back(PostOp{PostKind::kLeakyRelu, *alpha, 0.f});
+      } else if (n.op_type == "Clip" && n.inputs[0] == out) {
+        auto op = ClipOp(*g, n);
+        if (!op) break;
+        post.push_back(*op);
+      } else if (n.op_type == "Sigmoid") {
+        post.push_back(PostOp{PostKind::kSigmoid, 0.f, 0.f});
+      } else if (n.op_type == "Add" && !has_sum && n.inputs.size() == 2 && n.inputs[0] != n.inputs[1]) {
+        const int other = n.inputs[0] == out ? n.inputs[1] : n.inputs[0];
+        if (!SameStaticShape(*g, other, out) || !SameStaticShape(*g, out, n.outputs[0])) break;
+        const auto& ot = g->values[other].type;
+        if (!ot.dtype || *ot.dtype != DType::kFloat32) break;
+        post.push_back(PostOp{PostKind::kSum, 0.f, 0.f});
+        has_sum = true;
+        sum_input = other;
+      } else {
+        break;
+      }
+      removed[*r] = true;
+      last = std::max(last, *r);
+      out = n.outputs[0];
+      ++stats->fused;
+    }
+    Node& cv = g->nodes[c];
+    if (out == cv.outputs[0]) continue;  // nothing fused (or only BN folded: outputs differ)
+    cv.outputs[0] = out;
+    if (!post.empty()) ops::AppendPostOps(&cv.attrs, post);
+    if (has_sum) {
+      cv.inputs.resize(ops::kConvSumInput + 1, kNoValue);
+      cv.inputs[ops::kConvSumInput] = sum_input;
+    }
+    if (last != c) moved_to[c] = last;
+  }
+
+  // Rebuild the node list: a fused Conv goes where its chain ended.
+  std::vector<std::vector<size_t>> at(n_nodes);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    if (removed[n]) continue;
+    at[moved_to[n] ? *moved_to[n] : n].push_back(n);
+  }
+  std::vector<Node> kept;
+  kept.reserve(n_nodes);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    for (size_t k : at[n]) kept.push_back(std::move(g->nodes[k]));
+  }
+  g->nodes = std::move(kept);
+}
+
+}  // namespace citadel::engine

@@ -14,6 +14,7 @@ namespace citadel::engine {
 struct OptimizeStats {
   size_t folded = 0;   // nodes replaced by constants
   size_t removed = 0;  // dead nodes dropped
+  size_t fused = 0;    // nodes folded or fused into a Conv
 };
 
 // Runs every node whose inputs are all constants once, at Load, and turns
@@ -26,6 +27,17 @@ Status FoldConstants(Graph* graph, const OpRegistry& registry, size_t max_folded
 // Drops nodes none of whose outputs reach a graph output, and constants
 // nothing reads any more.
 void EliminateDeadNodes(Graph* graph, OptimizeStats* stats);
+
+// Inference fusions for the oneDNN kernels (float32 only):
+//  * Conv + BatchNormalization (constant statistics) -> Conv with folded
+//    weights and bias;
+//  * Conv + a chain of Relu / Clip / LeakyRelu / Sigmoid / x*Sigmoid(x)
+//    (SiLU) / residual Add (same shape) -> one Conv with post-ops
+//    (ops/post_ops.h). The fused node takes the place of the chain's last
+//    node, so a residual produced after the Conv is ready when it runs.
+// Only values read by exactly one node (and not graph outputs) are fused
+// away. Run EliminateDeadNodes afterwards to drop the unread constants.
+void FuseForInference(Graph* graph, OptimizeStats* stats);
 
 }  // namespace citadel::engine
 

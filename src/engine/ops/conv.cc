@@ -1,61 +1,131 @@
 // Conv (1-D to 3-D spatial, groups, dilations, pads, auto_pad).
 //
+// Fast path (float32, constant weights): a oneDNN convolution. The weights
+// are reordered once into the layout the primitive prefers and cached with
+// the primitive per input shape (the first shape is prepared at Load when
+// shape inference knows it). Activations stay plain NCHW between ops; each
+// call reorders into and out of the primitive's layout when it differs.
+// Fused post-ops (set by the optimiser, see optimizer.cc FuseConvChains):
+// attribute "_citadel_post_kinds" lists them in order (PostKind), with two
+// floats each in "_citadel_post_params"; a kSum post-op adds input 3.
+//
 // Reference path: a direct convolution written for clarity. Spatial dims are
 // padded to three (D, H, W) with leading ones so one loop nest serves 1-D,
 // 2-D and 3-D. The innermost loop runs along the output row with the valid
 // range precomputed, so it has no bounds checks and vectorises.
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 
+#include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
 #include "ops.h"
+#include "post_ops.h"
 
 namespace citadel::engine::ops {
 namespace {
 
+// Output geometry of one Conv call.
+struct ConvGeometry {
+  Shape out_shape;
+  SpatialParams p;            // kernel/strides/dilations filled in
+  std::vector<int64_t> pad;   // effective begin pads
+  std::vector<int64_t> pad_end;
+};
+
+// A oneDNN convolution prepared for one input shape.
+struct ConvPrim {
+  dnnl::convolution_forward conv;
+  dnnl::memory::desc src_md, dst_md, plain_src, plain_dst, scratch_md;
+  dnnl::memory weights;  // packed for `conv`
+  bool src_plain = true, dst_plain = true;
+  dnnl::reorder src_reorder, dst_reorder, sum_reorder;
+};
+
 class ConvKernel : public Kernel {
  public:
-  explicit ConvKernel(SpatialParams p, int64_t group) : p_(std::move(p)), group_(group) {}
+  ConvKernel(SpatialParams p, int64_t group, std::vector<PostOp> post)
+      : p_(std::move(p)), group_(group), post_(std::move(post)) {
+    for (const PostOp& op : post_) has_sum_ |= op.kind == PostKind::kSum;
+  }
+
+  // Called at Load when W (and B) are constant float32: keeps the weights
+  // for the fast path and prepares the primitive for `x_shape` if known.
+  void PrepareFast(const Tensor& w, const Tensor* b, const std::optional<Shape>& x_shape) {
+    if (DnnlDisabled()) return;
+    fast_w_ = w;
+    if (b != nullptr) fast_b_ = *b;
+    fast_ = true;
+    if (x_shape && !x_shape->empty()) {
+      Shape s = *x_shape;
+      if (s[0] < 0) s[0] = 1;  // dynamic batch: prepare for 1
+      for (int64_t d : s) {
+        if (d <= 0) return;
+      }
+      auto g = Geometry(s, w.shape(), b);
+      if (g.ok()) (void)GetPrim(s, *g);
+    }
+  }
 
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "X"));
     CITADEL_ASSIGN_OR_RETURN(const Tensor* w, RequireInput(ctx, 1, "W"));
     const Tensor* b = ctx.input(2);
+    const Tensor* sum = has_sum_ ? ctx.input(kConvSumInput) : nullptr;
+    if (has_sum_ && sum == nullptr) return Status::Internal("fused Conv lost its residual input");
     CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *w, "Conv X and W"));
     if (b != nullptr) CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *b, "Conv X and B"));
-    return DispatchFloat(x->dtype(), [&]<typename T>() { return Compute<T>(ctx, *x, *w, b); });
+    if (sum != nullptr) CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *sum, "Conv X and the added input"));
+    if (x->rank() < 3 || x->rank() > 5) {
+      return Status::InvalidArgument("Conv input must have rank 3 to 5, got " +
+                                     ShapeToString(x->shape()));
+    }
+    CITADEL_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(x->shape(), w->shape(), b));
+    if (fast_ && x->dtype() == DType::kFloat32 && (sum == nullptr || sum->shape() == g.out_shape) &&
+        x->num_elements() > 0) {
+      std::shared_ptr<const ConvPrim> prim = GetPrim(x->shape(), g);
+      if (prim) return RunFast(ctx, *prim, *x, sum, g);
+    }
+    return DispatchFloat(x->dtype(), [&]<typename T>() -> Status {
+      Tensor* y = nullptr;
+      CITADEL_RETURN_IF_ERROR(Compute<T>(ctx, *x, *w, b, g, &y));
+      return ApplyPostOpsTo<T>(y, sum);
+    });
   }
 
  private:
-  template <typename T>
-  Status Compute(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b) const {
-    const size_t rank = x.rank();
+  Result<ConvGeometry> Geometry(const Shape& xs, const Shape& ws, const Tensor* b) const {
+    const size_t rank = xs.size();
     if (rank < 3 || rank > 5) {
-      return Status::InvalidArgument("Conv input must have rank 3 to 5, got " +
-                                     ShapeToString(x.shape()));
+      return Status::InvalidArgument("Conv input must have rank 3 to 5, got " + ShapeToString(xs));
     }
     const size_t spatial = rank - 2;
-    if (w.rank() != rank) {
-      return Status::InvalidArgument("Conv weight " + ShapeToString(w.shape()) +
-                                     " does not match input " + ShapeToString(x.shape()));
+    if (ws.size() != rank) {
+      return Status::InvalidArgument("Conv weight " + ShapeToString(ws) + " does not match input " +
+                                     ShapeToString(xs));
     }
-    const int64_t N = x.shape()[0], C = x.shape()[1], M = w.shape()[0], CG = w.shape()[1];
+    const int64_t N = xs[0], C = xs[1], M = ws[0], CG = ws[1];
     if (group_ <= 0 || C != CG * group_ || M % group_ != 0 || M == 0) {
-      return Status::InvalidArgument("Conv channels do not match: input " +
-                                     ShapeToString(x.shape()) + ", weight " +
-                                     ShapeToString(w.shape()) + ", group " +
+      return Status::InvalidArgument("Conv channels do not match: input " + ShapeToString(xs) +
+                                     ", weight " + ShapeToString(ws) + ", group " +
                                      std::to_string(group_));
     }
     if (b != nullptr && (b->rank() != 1 || b->shape()[0] != M)) {
       return Status::InvalidArgument("Conv bias must be [" + std::to_string(M) + "], got " +
                                      ShapeToString(b->shape()));
     }
-    SpatialParams p = p_;
-    Shape wk(w.shape().begin() + 2, w.shape().end());
+    ConvGeometry g;
+    g.p = p_;
+    SpatialParams& p = g.p;
+    Shape wk(ws.begin() + 2, ws.end());
     if (p.kernel.empty()) p.kernel = wk;
     if (p.kernel != wk) {
       return Status::InvalidArgument("Conv kernel_shape " + ShapeToString(p.kernel) +
-                                     " does not match weight " + ShapeToString(w.shape()));
+                                     " does not match weight " + ShapeToString(ws));
     }
     if (p.strides.empty()) p.strides.assign(spatial, 1);
     if (p.dilations.empty()) p.dilations.assign(spatial, 1);
@@ -69,14 +139,173 @@ class ConvKernel : public Kernel {
         return Status::InvalidArgument("Conv strides/dilations must be positive, pads non-negative");
       }
     }
-    Shape in_sp(x.shape().begin() + 2, x.shape().end());
+    Shape in_sp(xs.begin() + 2, xs.end());
     Shape out_sp;
-    std::vector<int64_t> pad;
-    CITADEL_RETURN_IF_ERROR(ComputeSpatialOutput(p, in_sp, &out_sp, &pad));
+    CITADEL_RETURN_IF_ERROR(ComputeSpatialOutput(p, in_sp, &out_sp, &g.pad));
+    g.pad_end.resize(spatial);
+    for (size_t i = 0; i < spatial; ++i) {
+      // The end padding the output size implies (may be negative when the
+      // last input rows are never read).
+      g.pad_end[i] = (out_sp[i] - 1) * p.strides[i] + (p.kernel[i] - 1) * p.dilations[i] + 1 -
+                     in_sp[i] - g.pad[i];
+    }
+    g.out_shape = {N, M};
+    g.out_shape.insert(g.out_shape.end(), out_sp.begin(), out_sp.end());
+    return g;
+  }
 
-    Shape out_shape = {N, M};
-    out_shape.insert(out_shape.end(), out_sp.begin(), out_sp.end());
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x.dtype(), out_shape));
+  // The cached primitive for this input shape, creating it on first use;
+  // nullptr when oneDNN cannot do this convolution (reference path then).
+  std::shared_ptr<const ConvPrim> GetPrim(const Shape& xs, const ConvGeometry& g) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(xs);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= 16) cache_.erase(cache_.begin());  // bound memory on shape churn
+    std::shared_ptr<const ConvPrim> prim;
+    try {
+      prim = Create(xs, g);
+    } catch (const dnnl::error&) {
+      prim = nullptr;
+    }
+    cache_[xs] = prim;
+    return prim;
+  }
+
+  std::shared_ptr<ConvPrim> Create(const Shape& xs, const ConvGeometry& g) const {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const size_t spatial = xs.size() - 2;
+    for (int64_t pe : g.pad_end) {
+      if (pe < 0) return nullptr;
+    }
+    dnnl::memory::dims strides(g.p.strides.begin(), g.p.strides.end());
+    dnnl::memory::dims dil(spatial), pl(g.pad.begin(), g.pad.end()), pr(g.pad_end.begin(), g.pad_end.end());
+    for (size_t i = 0; i < spatial; ++i) dil[i] = g.p.dilations[i] - 1;
+    const Shape& ws = fast_w_.shape();
+    dnnl::memory::dims wdims;
+    tag wtag;
+    if (group_ > 1) {
+      wdims = {group_, ws[0] / group_};
+      wdims.insert(wdims.end(), ws.begin() + 1, ws.end());
+      wtag = spatial == 1 ? tag::goiw : spatial == 2 ? tag::goihw : tag::goidhw;
+    } else {
+      wdims = ToDims(ws);
+      wtag = spatial == 1 ? tag::oiw : spatial == 2 ? tag::oihw : tag::oidhw;
+    }
+    auto any = [](const dnnl::memory::dims& d) { return dnnl::memory::desc(d, dt::f32, tag::any); };
+    dnnl::memory::desc bias_md;
+    if (fast_b_.valid()) bias_md = dnnl::memory::desc({ws[0]}, dt::f32, tag::a);
+    auto d = dnnl::convolution_forward::desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(ToDims(xs)),
+        any(wdims), bias_md, any(ToDims(g.out_shape)), strides, dil, pl, pr);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (!post_.empty()) attr.set_post_ops(ToDnnl(post_));
+    auto pd = dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+    auto prim = std::make_shared<ConvPrim>();
+    prim->conv = dnnl::convolution_forward(pd);
+    prim->src_md = pd.src_desc();
+    prim->dst_md = pd.dst_desc();
+    prim->scratch_md = pd.scratchpad_desc();
+    prim->plain_src = PlainDesc(xs);
+    prim->plain_dst = PlainDesc(g.out_shape);
+    prim->src_plain = prim->src_md == prim->plain_src;
+    prim->dst_plain = prim->dst_md == prim->plain_dst;
+    dnnl::engine& eng = CpuEngine();
+    // Pack the weights once (reusing an earlier shape's packing when equal).
+    for (const auto& [shape, other] : cache_) {
+      if (other && other->weights.get_desc() == pd.weights_desc()) prim->weights = other->weights;
+    }
+    if (!prim->weights) {
+      dnnl::memory user_w(dnnl::memory::desc(wdims, dt::f32, wtag), eng,
+                          const_cast<float*>(fast_w_.data<float>()));
+      prim->weights = dnnl::memory(pd.weights_desc(), eng);
+      dnnl::stream s(eng);
+      dnnl::reorder(user_w, prim->weights).execute(s, user_w, prim->weights);
+      s.wait();
+    }
+    if (!prim->src_plain) prim->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim->plain_src, eng, prim->src_md));
+    if (!prim->dst_plain) {
+      prim->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim->dst_md, eng, prim->plain_dst));
+      if (has_sum_) {
+        prim->sum_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim->plain_dst, eng, prim->dst_md));
+      }
+    }
+    return prim;
+  }
+
+  Status RunFast(KernelContext& ctx, const ConvPrim& prim, const Tensor& x, const Tensor* sum,
+                 const ConvGeometry& g) const {
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, g.out_shape));
+    dnnl::engine& eng = CpuEngine();
+    dnnl::stream s(eng);
+    dnnl::memory user_src(prim.plain_src, eng, const_cast<float*>(x.data<float>()));
+    dnnl::memory user_dst(prim.plain_dst, eng, y->data<float>());
+    dnnl::memory src = user_src, dst = user_dst;
+    if (!prim.src_plain) {
+      src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
+      prim.src_reorder.execute(s, user_src, src);
+    }
+    if (!prim.dst_plain) dst = dnnl::memory(prim.dst_md, eng, ThreadBuffer(2, prim.dst_md.get_size()));
+    if (sum != nullptr) {
+      if (prim.dst_plain) {
+        std::copy_n(sum->data<float>(), sum->num_elements(), y->data<float>());
+      } else {
+        dnnl::memory user_sum(prim.plain_dst, eng, const_cast<float*>(sum->data<float>()));
+        prim.sum_reorder.execute(s, user_sum, dst);
+      }
+    }
+    std::unordered_map<int, dnnl::memory> args = {
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, prim.weights}, {DNNL_ARG_DST, dst}};
+    if (fast_b_.valid()) {
+      args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({fast_b_.shape()[0]},
+                                                                  dnnl::memory::data_type::f32,
+                                                                  dnnl::memory::format_tag::a),
+                                               eng, const_cast<float*>(fast_b_.data<float>())));
+    }
+    const size_t scratch = prim.scratch_md.get_size();
+    if (scratch > 0) {
+      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(prim.scratch_md, eng, ThreadBuffer(0, scratch)));
+    }
+    prim.conv.execute(s, args);
+    if (!prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
+    s.wait();
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status ApplyPostOpsTo(Tensor* y, const Tensor* sum) const {
+    T* Y = y->data<T>();
+    const size_t n = y->num_elements();
+    for (const PostOp& op : post_) {
+      if (op.kind != PostKind::kSum) {
+        ApplyEltwise<T>(op, Y, n);
+        continue;
+      }
+      auto bs = BroadcastShapes(sum->shape(), y->shape());
+      if (!bs.ok() || *bs != y->shape()) {
+        return Status::InvalidArgument("Add input " + ShapeToString(sum->shape()) +
+                                       " cannot be broadcast to the Conv output " +
+                                       ShapeToString(y->shape()));
+      }
+      const T* S = sum->data<T>();
+      const std::array<const Shape*, 1> shapes = {&sum->shape()};
+      ForEachBroadcast<1>(y->shape(), shapes,
+                          [&](size_t i, const std::array<int64_t, 1>& o) { Y[i] += S[o[0]]; });
+    }
+    return Status::Ok();
+  }
+  template <typename T>
+  Status Compute(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b,
+                 const ConvGeometry& g, Tensor** y_out) const {
+    const size_t spatial = x.rank() - 2;
+    const int64_t N = x.shape()[0], C = x.shape()[1], M = w.shape()[0], CG = w.shape()[1];
+    const SpatialParams& p = g.p;
+    Shape in_sp(x.shape().begin() + 2, x.shape().end());
+    Shape out_sp(g.out_shape.begin() + 2, g.out_shape.end());
+    const std::vector<int64_t>& pad = g.pad;
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x.dtype(), g.out_shape));
+    *y_out = y;
 
     // Pad everything to 3 spatial dims.
     auto to3 = [&](const std::vector<int64_t>& v, int64_t fill) {
@@ -145,6 +374,13 @@ class ConvKernel : public Kernel {
 
   SpatialParams p_;
   int64_t group_;
+  std::vector<PostOp> post_;
+  bool has_sum_ = false;
+  // Fast path state, set once at Load.
+  bool fast_ = false;
+  Tensor fast_w_, fast_b_;
+  mutable std::mutex mu_;
+  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> cache_;
 };
 
 }  // namespace
@@ -157,11 +393,19 @@ void RegisterConvOps(OpRegistry& r) {
     // The spatial rank is known at Load when the weight is a constant;
     // otherwise attributes are checked against the input at Run.
     size_t spatial = 0;
-    if (const Tensor* w = init.ConstantInput(1); w != nullptr && w->rank() >= 3) {
-      spatial = w->rank() - 2;
-    }
+    const Tensor* w = init.ConstantInput(1);
+    if (w != nullptr && w->rank() >= 3) spatial = w->rank() - 2;
     CITADEL_ASSIGN_OR_RETURN(SpatialParams p, ReadSpatialParams(attrs, spatial, /*pool=*/false));
-    return std::unique_ptr<Kernel>(std::make_unique<ConvKernel>(std::move(p), group));
+    CITADEL_ASSIGN_OR_RETURN(std::vector<PostOp> post, ReadPostOps(attrs));
+    auto kernel = std::make_unique<ConvKernel>(std::move(p), group, std::move(post));
+    const Tensor* b = init.ConstantInput(2);
+    const bool b_ok = init.num_inputs() < 3 || init.node.inputs[2] == kNoValue ||
+                      (b != nullptr && b->dtype() == DType::kFloat32);
+    if (w != nullptr && w->dtype() == DType::kFloat32 && w->rank() >= 3 && w->rank() <= 5 && b_ok) {
+      const ValueType* xt = init.InputType(0);
+      kernel->PrepareFast(*w, b, xt != nullptr ? xt->shape : std::nullopt);
+    }
+    return std::unique_ptr<Kernel>(std::move(kernel));
   });
 }
 

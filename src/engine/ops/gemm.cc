@@ -1,8 +1,13 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
+// float32 runs on dnnl_sgemm (oneDNN's packed, threaded GEMM); other types
+// and CITADEL_NO_DNNL use the reference loop.
+#include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
 #include "gemm_impl.h"
 #include "ops.h"
+
+#include <type_traits>
 
 namespace citadel::engine::ops {
 namespace {
@@ -10,7 +15,7 @@ namespace {
 class GemmKernel : public Kernel {
  public:
   GemmKernel(bool ta, bool tb, float alpha, float beta)
-      : ta_(ta), tb_(tb), alpha_(alpha), beta_(beta) {}
+      : ta_(ta), tb_(tb), alpha_(alpha), beta_(beta), fast_(!DnnlDisabled()) {}
 
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* a, RequireInput(ctx, 0, "A"));
@@ -51,6 +56,16 @@ class GemmKernel : public Kernel {
           Y[i] = beta * C[o[0]];
         });
       }
+      if constexpr (std::is_same_v<T, float>) {
+        if (fast_ && M > 0 && N > 0 && K > 0) {
+          const bool has_c = c != nullptr && beta_ != 0;
+          dnnl_status_t st = dnnl_sgemm(ta_ ? 'T' : 'N', tb_ ? 'T' : 'N', M, N, K, alpha_,
+                                        a->data<float>(), a->shape()[1], b->data<float>(),
+                                        b->shape()[1], has_c ? 1.f : 0.f, Y, N);
+          if (st == dnnl_success) return Status::Ok();
+          return Status::Internal("dnnl_sgemm failed");
+        }
+      }
       GemmAccumulate<T>(ta_, tb_, M, N, K, static_cast<T>(alpha_), a->data<T>(), a->shape()[1],
                         b->data<T>(), b->shape()[1], Y, N);
       return Status::Ok();
@@ -60,6 +75,7 @@ class GemmKernel : public Kernel {
  private:
   bool ta_, tb_;
   float alpha_, beta_;
+  bool fast_;
 };
 
 }  // namespace

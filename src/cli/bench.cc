@@ -1,0 +1,192 @@
+// `citadel bench`: load a model locally and time Model::Run. Prints exactly
+// one JSON object on stdout (logs go to stderr), in the same shape as
+// bench/ort/ort_bench.js so bench/run.sh can compare them line by line.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "citadel/engine.h"
+#include "citadel/npy.h"
+#include "citadel/status.h"
+
+namespace citadel {
+
+// Declared in main.cc (kept in sync by hand: one struct, two files).
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> inputs, dims, shapes;
+  int threads = 0, warmup = 3, iters = 20;
+  bool optimize = true;
+};
+
+namespace {
+
+double PeakRssMb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+Result<std::pair<std::string, std::string>> SplitEq(const std::string& spec, const char* what) {
+  size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    return Status::InvalidArgument(std::string(what) + " must be NAME=VALUE, got '" + spec + "'");
+  }
+  return std::make_pair(spec.substr(0, eq), spec.substr(eq + 1));
+}
+
+Result<int64_t> ParseDim(const std::string& s) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(s, &used);
+    if (used != s.size() || v <= 0 || v > (int64_t{1} << 31)) throw 1;
+    return static_cast<int64_t>(v);
+  } catch (...) {
+    return Status::InvalidArgument("bad dimension '" + s + "'");
+  }
+}
+
+// Random values of the right type: floats in [-1, 1), integers in [0, 100)
+// (small enough to be valid token ids or indices for typical models).
+Result<Tensor> RandomTensor(DType dtype, const Shape& shape, std::mt19937& rng) {
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, Tensor::Zeros(dtype, shape));
+  const size_t n = t.num_elements();
+  std::uniform_real_distribution<float> f(-1.f, 1.f);
+  std::uniform_int_distribution<int> i(0, 99);
+  switch (dtype) {
+    case DType::kFloat32: for (size_t k = 0; k < n; ++k) t.data<float>()[k] = f(rng); break;
+    case DType::kFloat64: for (size_t k = 0; k < n; ++k) t.data<double>()[k] = f(rng); break;
+    case DType::kInt64: for (size_t k = 0; k < n; ++k) t.data<int64_t>()[k] = i(rng); break;
+    case DType::kInt32: for (size_t k = 0; k < n; ++k) t.data<int32_t>()[k] = i(rng); break;
+    case DType::kBool: for (size_t k = 0; k < n; ++k) t.data<uint8_t>()[k] = i(rng) & 1; break;
+    default: break;  // zeros
+  }
+  return t;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t idx = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+}  // namespace
+
+int RunBench(const BenchArgs& a) {
+  using Clock = std::chrono::steady_clock;
+  auto fail = [](const Status& st) {
+    std::cerr << "error: " << st.ToString() << "\n";
+    return 1;
+  };
+  if (a.iters <= 0 || a.warmup < 0) return fail(Status::InvalidArgument("--iters must be > 0"));
+  LoadOptions lo;
+  lo.threads = a.threads;
+  lo.optimize = a.optimize;
+  const auto t0 = Clock::now();
+  auto model = Model::LoadFile(a.model, lo);
+  if (!model.ok()) return fail(model.status());
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+
+  std::map<std::string, int64_t> dims;
+  for (const auto& d : a.dims) {
+    auto kv = SplitEq(d, "--dim");
+    if (!kv.ok()) return fail(kv.status());
+    auto v = ParseDim(kv->second);
+    if (!v.ok()) return fail(v.status());
+    dims[kv->first] = *v;
+  }
+  std::map<std::string, Shape> shapes;
+  for (const auto& s : a.shapes) {
+    auto kv = SplitEq(s, "--shape");
+    if (!kv.ok()) return fail(kv.status());
+    Shape shape;
+    std::string rest = kv->second;
+    size_t pos = 0;
+    while (true) {
+      size_t x = rest.find('x', pos);
+      auto v = ParseDim(rest.substr(pos, x == std::string::npos ? std::string::npos : x - pos));
+      if (!v.ok()) return fail(v.status());
+      shape.push_back(*v);
+      if (x == std::string::npos) break;
+      pos = x + 1;
+    }
+    shapes[kv->first] = shape;
+  }
+
+  TensorList inputs;
+  std::map<std::string, bool> given;
+  for (const auto& spec : a.inputs) {
+    auto kv = SplitEq(spec, "--input");
+    if (!kv.ok()) return fail(kv.status());
+    auto t = ReadNpyFile(kv->second);
+    if (!t.ok()) return fail(t.status());
+    inputs.push_back({kv->first, std::move(t).value()});
+    given[kv->first] = true;
+  }
+  std::mt19937 rng(1234);
+  nlohmann::json in_json = nlohmann::json::object();
+  for (const TensorInfo& info : (*model)->inputs()) {
+    if (given.count(info.name)) continue;
+    Shape shape = info.shape;
+    if (auto it = shapes.find(info.name); it != shapes.end()) {
+      if (it->second.size() != shape.size()) {
+        return fail(Status::InvalidArgument("--shape for '" + info.name + "' has the wrong rank"));
+      }
+      shape = it->second;
+    }
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i] >= 0) continue;
+      const std::string& p = i < info.dim_params.size() ? info.dim_params[i] : std::string();
+      auto it = p.empty() ? dims.end() : dims.find(p);
+      shape[i] = it != dims.end() ? it->second : 1;
+    }
+    auto t = RandomTensor(info.dtype, shape, rng);
+    if (!t.ok()) return fail(t.status());
+    in_json[info.name] = shape;
+    inputs.push_back({info.name, std::move(t).value()});
+  }
+
+  RunOptions ro;
+  for (int i = 0; i < a.warmup; ++i) {
+    auto r = (*model)->Run(inputs, ro);
+    if (!r.ok()) return fail(r.status());
+  }
+  std::vector<double> ms;
+  ms.reserve(a.iters);
+  for (int i = 0; i < a.iters; ++i) {
+    const auto s = Clock::now();
+    auto r = (*model)->Run(inputs, ro);
+    const auto e = Clock::now();
+    if (!r.ok()) return fail(r.status());
+    ms.push_back(std::chrono::duration<double, std::milli>(e - s).count());
+  }
+  double sum = 0;
+  for (double v : ms) sum += v;
+  nlohmann::json j;
+  j["runtime"] = "citadel";
+  j["model"] = a.model;
+  j["threads"] = a.threads;
+  j["warmup"] = a.warmup;
+  j["iters"] = a.iters;
+  j["inputs"] = in_json;
+  j["load_ms"] = load_ms;
+  j["median_ms"] = Percentile(ms, 0.5);
+  j["p90_ms"] = Percentile(ms, 0.9);
+  j["min_ms"] = Percentile(ms, 0.0);
+  j["mean_ms"] = sum / static_cast<double>(ms.size());
+  j["peak_rss_mb"] = PeakRssMb();
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace citadel

@@ -161,6 +161,11 @@ const std::map<std::string, std::string> kKnownFailures = {
     {"node/test_training_dropout_default", "fail"},
     {"node/test_training_dropout_default_mask", "fail"},
     {"node/test_training_dropout_mask", "fail"},
+    // With non-integer scales, ONNX 1.12's reference resizer divides by the
+    // unfloored output length (in * scale - 1) for align_corners; the spec
+    // (and ONNX Runtime, which fails these too) uses the output length.
+    {"node/test_resize_downsample_scales_cubic_align_corners", "fail"},
+    {"node/test_resize_downsample_scales_linear_align_corners", "fail"},
     // Reference data contradicts the model: input 'like' is [1], model says [3,4].
     {"node/test_castlike_BFLOAT16_to_FLOAT", "error"},
     {"node/test_castlike_BFLOAT16_to_FLOAT_expanded", "error"},
@@ -189,7 +194,7 @@ TEST(ConformanceSuite, WholeSuiteHasNoUnexpectedFailure) {
   }
   EXPECT_GE(report->summary.total, 1000u);
   // Raise as ops land; a drop means something that passed stopped passing.
-  EXPECT_GE(report->summary.pass, 700u);
+  EXPECT_GE(report->summary.pass, 722u);
   std::cout << conformance::ReportToText(*report, /*list_failures=*/false);
 }
 

@@ -41,6 +41,7 @@ void RegisterCumSumOps(OpRegistry& r);       // cumsum.cc
 void RegisterTriluOps(OpRegistry& r);        // trilu.cc
 void RegisterNonZeroOps(OpRegistry& r);      // nonzero.cc
 void RegisterTopKOps(OpRegistry& r);         // topk.cc
+void RegisterResizeOps(OpRegistry& r);       // resize.cc: Resize Upsample
 
 }  // namespace citadel::engine::ops
 

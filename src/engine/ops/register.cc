@@ -32,6 +32,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterTriluOps(r);
   RegisterNonZeroOps(r);
   RegisterTopKOps(r);
+  RegisterResizeOps(r);
 }
 
 }  // namespace citadel::engine::ops

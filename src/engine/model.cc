@@ -241,6 +241,9 @@ Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions&
   engine::ApplyValueInfo(*proto, &graph);
   proto.reset();  // the IR owns copies of everything; drop the weights' second copy
 
+  // oneDNN sizes its work split for the current thread count when a
+  // primitive is created (at Load), so Load uses the count Run will use.
+  engine::SetRunThreads(options.threads);
   engine::OptimizeStats stats;
   if (options.optimize) {
     CITADEL_RETURN_IF_ERROR(engine::FoldConstants(&graph, registry, kMaxFoldedBytes, &stats));

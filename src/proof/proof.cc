@@ -123,9 +123,12 @@ Status CheckDigests(const json& payload, const char* field, const TensorList& gi
   for (const auto& t : given) {
     bool found = false;
     for (const auto& d : payload[field]) {
-      if (d.is_object() && d.value("name", "") == t.name) {
+      // Typed access only: the payload is whatever the signer chose (any
+      // sim key, or any key when no policy is applied), so `value()`, which
+      // throws on a field of another type, must not be used here.
+      if (d.is_object() && d.contains("name") && d["name"].is_string() && d["name"].get<std::string>() == t.name) {
         found = true;
-        std::string want = d.value("sha256", "");
+        std::string want = d.contains("sha256") && d["sha256"].is_string() ? d["sha256"].get<std::string>() : "";
         if (!ConstantTimeEquals(AsBytes(want), AsBytes(TensorDigestHex(t)))) {
           return Status::AttestationFailed(std::string(field).substr(0, std::string(field).size() - 1) + " '" +
                                            t.name + "' does not match the receipt");
@@ -186,7 +189,10 @@ Result<AuditVerification> VerifyAuditLog(const std::vector<json>& entries, const
   if (checkpoint) {
     CITADEL_ASSIGN_OR_RETURN(VerifiedStatement v, VerifyStatement(*checkpoint, "audit-checkpoint", policy, options));
     if (entries.empty()) return Status::DataLoss("checkpoint given for an empty log");
-    if (v.payload.value("head_hash", "") != prev || v.payload.value("seq", int64_t{-1}) != expected_seq - 1) {
+    const json& p = v.payload;  // signed, but by whoever made the evidence: typed access only
+    const bool head_ok = p.contains("head_hash") && p["head_hash"].is_string() && p["head_hash"].get<std::string>() == prev;
+    const bool seq_ok = p.contains("seq") && p["seq"].is_number_integer() && p["seq"].get<int64_t>() == expected_seq - 1;
+    if (!head_ok || !seq_ok) {
       return Status::DataLoss("the signed checkpoint does not cover the last entry of this log (entries added, "
                               "removed or changed since it was signed)");
     }

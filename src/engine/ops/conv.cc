@@ -195,18 +195,20 @@ class ConvKernel : public Kernel {
     auto any = [](const dnnl::memory::dims& d) { return dnnl::memory::desc(d, dt::f32, tag::any); };
     dnnl::memory::desc bias_md;
     if (fast_b_.valid()) bias_md = dnnl::memory::desc({ws[0]}, dt::f32, tag::a);
-    // Activations: channel-blocked (nChw16c / nChw8c by ISA) when the
-    // channels divide the block, else plain. Letting oneDNN choose ("any")
+    // Activations: channel-blocked (nChw16c / nChw8c by ISA; channels that
+    // do not divide the block are padded), plain NCHW only for a first-layer
+    // input with fewer channels than a block. Letting oneDNN choose ("any")
     // picks NHWC here, whose reorders to and from NCHW cost more than the
-    // convolution itself.
+    // convolution itself; plain src with a blocked dst falls back to the
+    // slow reference implementation except for such first layers.
     static const int64_t block =
         dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
     auto act = [&](const Shape& s) {
-      if (spatial != 2 || s[1] % block != 0) return dnnl::memory::desc(ToDims(s), dt::f32, tag::any);
+      if (spatial != 2) return dnnl::memory::desc(ToDims(s), dt::f32, tag::any);
       return dnnl::memory::desc(ToDims(s), dt::f32, block == 16 ? tag::nChw16c : tag::nChw8c);
     };
     dnnl::memory::desc src_md = act(xs);
-    if (spatial == 2 && xs[1] % block != 0) src_md = PlainDesc(xs);
+    if (spatial == 2 && xs[1] < block) src_md = PlainDesc(xs);
     auto d = dnnl::convolution_forward::desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
         any(wdims), bias_md, act(g.out_shape), strides, dil, pl, pr);

@@ -69,10 +69,14 @@ step "4. Attest the server against the policy"
 step "5. Upload the bundled model (models/xray_cnn.onnx) over the attested channel"
 "$citadel" upload --server "$url" --policy "$work/policy.json" --name xray "$root/models/xray_cnn.onnx"
 
-step "6. Infer on a synthetic X-ray-like image (models/xray_sample.npy)"
+step "6. Infer on a synthetic X-ray-like image (models/xray_sample.npy), with a signed receipt"
 "$citadel" infer --server "$url" --policy "$work/policy.json" --model xray \
-  --input image="$root/models/xray_sample.npy" --output-dir "$work/out"
+  --input image="$root/models/xray_sample.npy" --output-dir "$work/out" --receipt "$work/receipt.json"
 echo "classes, in order: normal, opacity, effusion, nodule (made-up labels, random weights)"
+
+step "6b. Anyone can check the receipt offline later (model, input and output digests, evidence)"
+"$citadel" receipt verify "$work/receipt.json" --policy "$work/policy.json" \
+  --input image="$root/models/xray_sample.npy" --output probabilities="$work/out/probabilities.npy"
 
 step "7. List, delete, and check that inference is refused afterwards"
 "$citadel" models --server "$url" --policy "$work/policy.json"
@@ -83,6 +87,10 @@ if "$citadel" infer --server "$url" --policy "$work/policy.json" --model xray \
   exit 1
 fi
 cat "$work/refused.txt"
+
+step "7b. The audit log: hash-chained, with a checkpoint signed inside the TEE; events, never payloads"
+"$citadel" audit fetch --server "$url" --policy "$work/policy.json" --out "$work/audit.json"
+"$citadel" audit verify "$work/audit.json" --policy "$work/policy.json"
 
 step "8. Stop the server (its log holds events, never payloads)"
 kill "$server_pid"

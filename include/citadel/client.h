@@ -15,6 +15,7 @@
 #include "citadel/attest.h"
 #include "citadel/engine.h"
 #include "citadel/owner_key.h"
+#include "citadel/package.h"
 #include "citadel/proof.h"
 #include "citadel/status.h"
 #include "citadel/tensor.h"
@@ -88,6 +89,11 @@ class Client {
   virtual Result<InferResult> InferWithReceipt(const std::string& model, const TensorList& inputs) = 0;
   // The audit log with a signed checkpoint, verified (chain + signature).
   virtual Result<AuditExport> GetAudit() = 0;
+  // The server's box identity (package key + evidence), verified against the
+  // policy; what `citadel package --for-evidence` needs.
+  virtual Result<BoxIdentity> GetBoxIdentity() = 0;
+  // Installs a box-bound package made by BuildPackage (include/citadel/package.h).
+  virtual Result<ModelInfo> InstallPackage(ByteSpan package) = 0;
 };
 
 }  // namespace citadel

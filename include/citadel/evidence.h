@@ -39,6 +39,9 @@ using ReportData = std::array<uint8_t, 64>;
 // other, and a client's nonce is never echoed raw.
 ReportData ReportDataForCertificate(ByteSpan tls_spki_der);
 ReportData ReportDataForNonce(ByteSpan tls_spki_der, ByteSpan nonce);
+// Box identity for offline model packages: [0, 32) SHA-256 of the box's
+// HPKE public key, [32, 64) SHA-256("citadel/package-key/v1").
+ReportData ReportDataForPackageKey(ByteSpan hpke_public_key);
 
 // ---- Simulation evidence (EvidenceKind::kSim), docs/protocol.md ----------
 //

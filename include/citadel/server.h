@@ -29,7 +29,10 @@ namespace citadel {
 // {
 //   "version": 1,
 //   "limits": {"max_upload_bytes": N, "max_request_bytes": N, "max_models": N,
-//              "max_tensor_elements": N, "request_timeout_seconds": N},
+//              "max_tensor_elements": N, "max_tensor_bytes": N,
+//              "max_model_memory_bytes": N, "max_concurrent_requests": N,
+//              "max_connections": N, "request_timeout_seconds": N,
+//              "idle_timeout_seconds": N},
 //   "threads": N,
 //   "owners":   [{"name": "acme", "public_key": "<base64 SPKI DER>"}],
 //   "users":    [{"name": "clinic-a", "token_sha256": "<hex SHA-256 of the token>"}],
@@ -44,12 +47,28 @@ struct Principal {
   Bytes credential;  // owners: SPKI DER; users/auditors: SHA-256 of the token
 };
 
+// Limits (docs/security.md): every one has a safe default, and every refusal
+// is a JSON error with a stable code (resource_exhausted 413 for sizes and
+// counts, unavailable 503 when busy) whose message names the limit.
 struct ServerConfig {
-  size_t max_upload_bytes = size_t{512} << 20;
-  size_t max_request_bytes = size_t{256} << 20;
+  // Request bodies, enforced on the bytes received: a declared
+  // Content-Length above the limit is refused before the body is read, and
+  // bodies without one (chunked, compressed) are refused.
+  size_t max_upload_bytes = size_t{512} << 20;   // PUT /v2/repository/models/{name}
+  size_t max_request_bytes = size_t{256} << 20;  // every other request body
   size_t max_models = 32;
-  size_t max_tensor_elements = size_t{64} << 20;
-  int request_timeout_seconds = 60;
+  size_t max_tensor_elements = size_t{64} << 20;  // per infer request, all inputs
+  size_t max_tensor_bytes = size_t{256} << 20;    // per infer request, all inputs
+  // Sum of the ONNX sizes of the loaded models (weights dominate memory).
+  size_t max_model_memory_bytes = size_t{4} << 30;
+  // Requests being read or handled at once (health checks excepted); beyond
+  // it, 503. Bounds the request bodies in memory to this many.
+  size_t max_concurrent_requests = 32;
+  // Worker threads, i.e. connections served at once (idle keep-alive
+  // connections hold one until idle_timeout_seconds).
+  size_t max_connections = 64;
+  int request_timeout_seconds = 60;  // socket read/write inactivity
+  int idle_timeout_seconds = 10;     // keep-alive connection idle time
   int threads = 0;  // engine intra-op threads, 0 = all cores
   std::vector<Principal> owners;
   std::vector<Principal> users;

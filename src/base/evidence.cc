@@ -58,6 +58,11 @@ ReportData ReportDataForNonce(ByteSpan tls_spki_der, ByteSpan nonce) {
   return Compose(tls_spki_der, purpose);
 }
 
+ReportData ReportDataForPackageKey(ByteSpan hpke_public_key) {
+  static constexpr char kPackageDomain[] = "citadel/package-key/v1";
+  return Compose(hpke_public_key, Sha256(AsBytes(std::string_view(kPackageDomain))));
+}
+
 // ---- Simulation evidence codec ----------------------------------------------
 
 Result<Bytes> SimEvidenceSignedPart(const SimEvidenceBody& body) {

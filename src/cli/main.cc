@@ -21,6 +21,7 @@
 #include "citadel/log.h"
 #include "citadel/npy.h"
 #include "citadel/owner_key.h"
+#include "citadel/package.h"
 #include "citadel/proof.h"
 #include "citadel/server.h"
 #include "citadel/tee.h"
@@ -418,6 +419,34 @@ int Main(int argc, char** argv) {
   audit_verify->add_option("--policy", audit_policy, "Also require the evidence to satisfy this policy");
   audit->require_subcommand(1);
 
+  // Box-bound packages (offline model delivery)
+  auto* box = app.add_subcommand("box-identity", "Export this box's package key and evidence (for `package`)");
+  ConnectArgs box_args;
+  std::string box_out, box_state_dir, box_config;
+  box->add_option("--server", box_args.server, "Fetch from a running server (attested) ...");
+  box->add_option("--policy", box_args.policy, "... checked against this policy");
+  box->add_option("--token-file", box_args.token_file, "Bearer token file");
+  box->add_option("--state-dir", box_state_dir, "... or read it offline on the box from the server's state directory");
+  box->add_option("--config", box_config, "Server configuration (offline mode; part of the measurement)");
+  box->add_option("-o,--out", box_out, "Where to write box.json")->required();
+
+  auto* pkg = app.add_subcommand("package", "Seal a model to one box's attested key, signed by its owner");
+  std::string pkg_model, pkg_name, pkg_owner, pkg_box, pkg_policy, pkg_out;
+  int64_t pkg_version = 0;
+  pkg->add_option("--model", pkg_model, "MODEL.onnx")->required()->check(CLI::ExistingFile);
+  pkg->add_option("--name", pkg_name, "Model name")->required();
+  pkg->add_option("--version", pkg_version, "Model version")->required();
+  pkg->add_option("--owner-key", pkg_owner, "Owner private key (PEM)")->required();
+  pkg->add_option("--for-evidence", pkg_box, "The box identity (box.json from `citadel box-identity`)")->required();
+  pkg->add_option("--policy", pkg_policy, "Policy the box's evidence must satisfy")->required();
+  pkg->add_option("-o,--out", pkg_out, "Package file to write (e.g. model.citadel)")->required();
+
+  auto* install = app.add_subcommand("install-package", "Install a box-bound package on an attested server");
+  ConnectArgs install_args;
+  std::string install_file;
+  AddConnectOptions(install, &install_args);
+  install->add_option("package", install_file, "MODEL.citadel")->required()->check(CLI::ExistingFile);
+
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(quiet ? LogLevel::kWarning : LogLevel::kInfo);
 
@@ -561,6 +590,72 @@ int Main(int argc, char** argv) {
     Status st = (*client)->DeleteModel(delete_name, owner ? &*owner : nullptr);
     if (!st.ok()) return Fail(st);
     std::cout << "deleted " << delete_name << "\n";
+    return 0;
+  }
+  if (*box) {
+    BoxIdentity identity;
+    if (!box_state_dir.empty()) {
+      Bytes config;
+      if (!box_config.empty()) {
+        auto c = ReadFileBytes(box_config, 1 << 20);
+        if (!c.ok()) return Fail(c.status());
+        config = std::move(c).value();
+      }
+      SimPlatformOptions sim;
+      sim.state_dir = box_state_dir;
+      sim.config_bytes = config;
+      auto platform = OpenSimPlatform(sim);
+      if (!platform.ok()) return Fail(platform.status());
+      auto key = DerivePackageKey(**platform);
+      if (!key.ok()) return Fail(key.status());
+      auto made = MakeBoxIdentity(**platform, *key);
+      if (!made.ok()) return Fail(made.status());
+      identity = std::move(made).value();
+    } else {
+      if (box_args.server.empty() || box_args.policy.empty()) {
+        return Fail(Status::InvalidArgument("give --server and --policy, or --state-dir on the box itself"));
+      }
+      auto client = ConnectWith(box_args);
+      if (!client.ok()) return Fail(client.status());
+      auto fetched = (*client)->GetBoxIdentity();
+      if (!fetched.ok()) return Fail(fetched.status());
+      identity = std::move(fetched).value();
+    }
+    Status st = WriteFileAtomic(box_out, AsBytes(BoxIdentityToJson(identity).dump(2) + "\n"), 0644);
+    if (!st.ok()) return Fail(st);
+    std::cout << "box identity written to " << box_out << " (package key sha256 "
+              << HexEncode(Sha256(identity.public_key)) << ")\n";
+    return 0;
+  }
+  if (*pkg) {
+    auto policy = Policy::LoadFile(pkg_policy);
+    if (!policy.ok()) return Fail(policy.status());
+    auto owner = OwnerKey::LoadPrivatePem(pkg_owner);
+    if (!owner.ok()) return Fail(owner.status());
+    auto box_text = ReadFileBytes(pkg_box, 1 << 20);
+    if (!box_text.ok()) return Fail(box_text.status());
+    auto box_json = nlohmann::json::parse(box_text->begin(), box_text->end(), nullptr, false);
+    auto identity = BoxIdentityFromJson(box_json);
+    if (!identity.ok()) return Fail(identity.status().WithContext(pkg_box));
+    auto model = ReadFileBytes(pkg_model);
+    if (!model.ok()) return Fail(model.status());
+    auto package = BuildPackage(*identity, *policy, *owner, pkg_name, pkg_version, *model);
+    if (!package.ok()) return Fail(package.status());
+    Status st = WriteFileAtomic(pkg_out, *package, 0644);
+    if (!st.ok()) return Fail(st);
+    std::cout << "package " << pkg_out << ": " << pkg_name << " v" << pkg_version << ", sealed to box key "
+              << HexEncode(Sha256(identity->public_key)).substr(0, 16) << "..., signed by " << owner->key_id() << "\n";
+    return 0;
+  }
+  if (*install) {
+    auto client = ConnectWith(install_args);
+    if (!client.ok()) return Fail(client.status());
+    auto bytes = ReadFileBytes(install_file);
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto info = (*client)->InstallPackage(*bytes);
+    if (!info.ok()) return Fail(info.status());
+    std::cout << "installed " << info->name << " version " << info->version << " id " << info->id << " signer "
+              << info->signer << "\n";
     return 0;
   }
   if (*keygen) {

@@ -238,6 +238,19 @@ class ClientImpl : public Client {
     return out;
   }
 
+  Result<BoxIdentity> GetBoxIdentity() override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/package-key", ""));
+    CITADEL_ASSIGN_OR_RETURN(BoxIdentity box, BoxIdentityFromJson(j));
+    CITADEL_RETURN_IF_ERROR(VerifyBoxIdentity(box, options_.policy).status());
+    return box;
+  }
+
+  Result<ModelInfo> InstallPackage(ByteSpan package) override {
+    CITADEL_ASSIGN_OR_RETURN(json j, Call("PUT", "/v2/repository/packages", AsStringView(package),
+                                          "application/vnd.citadel.package"));
+    return ModelInfoFromJson(j);
+  }
+
  private:
   static int64_t NowSeconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())

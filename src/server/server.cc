@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "citadel/bytes.h"
 #include "citadel/channel.h"
@@ -18,6 +19,7 @@
 #include "citadel/protocol.h"
 #include "citadel/log.h"
 #include "citadel/owner_key.h"
+#include "citadel/package.h"
 #include "citadel/proof.h"
 #include "audit_log.h"
 #include "model_registry.h"
@@ -27,6 +29,10 @@ namespace citadel {
 namespace {
 
 using nlohmann::json;
+
+// The admission slot (see ServerImpl::Admit) held by the request this pool
+// thread is serving, if any.
+thread_local std::atomic<size_t>* t_held_slot = nullptr;
 
 constexpr const char* kSimulationWarning =
     "SIMULATION platform: no hardware protection. The host can read inputs, outputs and model "
@@ -96,6 +102,12 @@ class ServerImpl : public Server {
 
   ~ServerImpl() override { (void)audit_->FlushCounts(); }
 
+  Status SetupPackageKey() {
+    CITADEL_ASSIGN_OR_RETURN(package_key_, DerivePackageKey(*platform_));
+    CITADEL_ASSIGN_OR_RETURN(box_identity_, MakeBoxIdentity(*platform_, package_key_));
+    return Status::Ok();
+  }
+
   void LogStart(const std::string& platform, const std::string& measurement) {
     (void)audit_->Append("server_started", {{"platform", platform}, {"measurement", measurement},
                                             {"tls_key_sha256", HexEncode(Sha256(identity_.spki_der))}});
@@ -136,7 +148,15 @@ class ServerImpl : public Server {
     http_.set_payload_max_length(std::max(config_.max_upload_bytes, config_.max_request_bytes));
     http_.set_read_timeout(config_.request_timeout_seconds, 0);
     http_.set_write_timeout(config_.request_timeout_seconds, 0);
-    http_.set_keep_alive_timeout(30);
+    // Limits (issue 9, docs/security.md): worker threads, idle keep-alive
+    // connections, and admission before any request body is read.
+    http_.new_task_queue = [n = config_.max_connections] { return new httplib::ThreadPool(n); };
+    http_.set_keep_alive_timeout(config_.idle_timeout_seconds);
+    http_.set_keep_alive_max_count(1000);
+    http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
+    });
+    http_.set_post_routing_handler([](const httplib::Request&, httplib::Response&) { ReleaseSlot(); });
     Routes();
     if (options.port == 0) {
       int port = http_.bind_to_any_port(options.listen_host.c_str());
@@ -157,11 +177,25 @@ class ServerImpl : public Server {
   int port() const override { return port_; }
   const Platform& platform() const override { return *platform_; }
 
+  // Run and Stop may race (Stop right after Create, before the listener
+  // runs): httplib's stop() is a no-op until listening has begun, so Stop
+  // waits for that, and Run does not start once a stop was requested.
   Status Run() override {
-    if (!http_.listen_after_bind()) return Status::Internal("listener stopped unexpectedly");
+    run_started_ = true;
+    if (stop_requested_) {
+      run_done_ = true;
+      return Status::Ok();
+    }
+    bool ok = http_.listen_after_bind();
+    run_done_ = true;
+    if (!ok && !stop_requested_) return Status::Internal("listener stopped unexpectedly");
     return Status::Ok();
   }
   void Stop() override {
+    stop_requested_ = true;
+    if (run_started_) {
+      while (!http_.is_running() && !run_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     http_.stop();
     (void)audit_->FlushCounts();
   }
@@ -226,6 +260,13 @@ class ServerImpl : public Server {
       Upload(req, res);
       WipeBody(req);
     });
+    http_.Put("/v2/repository/packages", [this](const httplib::Request& req, httplib::Response& res) {
+      InstallPackage(req, res);
+      WipeBody(req);
+    });
+    http_.Get("/v2/package-key", [this](const httplib::Request&, httplib::Response& res) {
+      Reply(res, 200, BoxIdentityToJson(box_identity_));
+    });
     http_.Delete(R"(/v2/repository/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       Delete(req, res);
     });
@@ -269,19 +310,10 @@ class ServerImpl : public Server {
   // Checks an owner signature carried in headers over `statement`. Returns
   // the owner key id, "" in open mode (no owners configured).
   Result<std::string> VerifyOwner(const httplib::Request& req, const std::string& statement) {
-    if (config_.owners.empty()) return std::string();
-    const std::string key_id = req.get_header_value("Citadel-Owner-Key");
-    const std::string sig_b64 = req.get_header_value("Citadel-Signature");
-    if (key_id.empty() || sig_b64.empty()) return Status::Unauthenticated("unauthenticated");
-    auto sig = Base64Decode(sig_b64);
-    if (!sig.ok()) return Status::InvalidArgument("Citadel-Signature is not base64");
-    for (const auto& owner : config_.owners) {
-      if (HexEncode(Sha256(owner.credential)) == key_id) {
-        CITADEL_RETURN_IF_ERROR(VerifyOwnerSignature(owner.credential, statement, *sig));
-        return key_id;
-      }
-    }
-    return Status::PermissionDenied("key " + key_id.substr(0, 16) + "... is not a model owner of this server");
+    OwnerApproval approval;
+    approval.key_id = req.get_header_value("Citadel-Owner-Key");
+    approval.signature_b64 = req.get_header_value("Citadel-Signature");
+    return VerifyOwnerApproval(approval, statement);
   }
 
   static Result<int64_t> IntHeader(const httplib::Request& req, const char* name, bool required) {
@@ -343,21 +375,207 @@ class ServerImpl : public Server {
     Reply(res, 200, {{"models", arr}});
   }
 
+  // With owners configured, model changes without a signature are
+  // unauthenticated: say so before looking at anything else.
+  bool RequireOwnerHeaders(const httplib::Request& req, httplib::Response& res) {
+    if (config_.owners.empty()) return true;
+    if (req.has_header("Citadel-Signature") && req.has_header("Citadel-Owner-Key")) return true;
+    ReplyError(res, Status::Unauthenticated("unauthenticated"));
+    return false;
+  }
+
+  // What the owner signed (or nothing, in open mode).
+  struct OwnerApproval {
+    std::string key_id;
+    std::string signature_b64;
+    int64_t signed_at = 0;
+    bool allow_downgrade = false;
+  };
+
+  // Checks an owner signature over `statement`. Returns the owner key id,
+  // "" in open mode (no owners configured).
+  Result<std::string> VerifyOwnerApproval(const OwnerApproval& approval, const std::string& statement) {
+    if (config_.owners.empty()) return std::string();
+    if (approval.key_id.empty() || approval.signature_b64.empty()) return Status::Unauthenticated("unauthenticated");
+    auto sig = Base64Decode(approval.signature_b64);
+    if (!sig.ok()) return Status::InvalidArgument("owner signature is not base64");
+    for (const auto& owner : config_.owners) {
+      if (HexEncode(Sha256(owner.credential)) == approval.key_id) {
+        CITADEL_RETURN_IF_ERROR(VerifyOwnerSignature(owner.credential, statement, *sig));
+        return approval.key_id;
+      }
+    }
+    return Status::PermissionDenied("key " + approval.key_id.substr(0, 16) + "... is not a model owner of this server");
+  }
+
+  // ---- Admission control (limits) ----
+  // Runs after the request line and headers are read and before httplib
+  // reads the body. Bodies must declare their length (no chunked or
+  // compressed bodies: httplib would not bound them), within the route's
+  // limit; then the request takes one of max_concurrent_requests slots, or
+  // gets 503. Health checks need no slot. A request runs on one pool thread
+  // from start to end, so the slot is tracked per thread and given back by
+  // the post-routing handler (or, should that not run, when the thread
+  // starts its next request).
+  bool Admit(const httplib::Request& req, httplib::Response& res) {
+    ReleaseSlot();
+    auto refuse = [&](int http_status, const Status& st) {
+      ReplyError(res, st);
+      res.status = http_status;
+      res.set_header("Connection", "close");
+      return false;
+    };
+    const bool body_method = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                             req.method == "DELETE";
+    if (body_method) {
+      if (req.has_header("Transfer-Encoding")) {
+        return refuse(411, Status::InvalidArgument("chunked request bodies are not accepted; send Content-Length"));
+      }
+      const std::string encoding = req.get_header_value("Content-Encoding");
+      if (!encoding.empty() && encoding != "identity") {
+        return refuse(415, Status::InvalidArgument("compressed request bodies are not accepted"));
+      }
+      if (!req.has_header("Content-Length")) {
+        if (req.method != "DELETE") return refuse(411, Status::InvalidArgument("request body needs a Content-Length"));
+      } else {
+        const std::string declared = req.get_header_value("Content-Length");
+        const bool upload = req.method == "PUT";
+        const size_t limit = upload ? config_.max_upload_bytes : config_.max_request_bytes;
+        uint64_t length = 0;
+        bool valid = !declared.empty() && declared.size() <= 19;
+        for (char c : declared) {
+          if (c < '0' || c > '9') valid = false;
+          else length = length * 10 + static_cast<uint64_t>(c - '0');
+        }
+        if (!valid) return refuse(400, Status::InvalidArgument("bad Content-Length"));
+        if (length > limit) {
+          return refuse(413, Status::ResourceExhausted(
+                                 std::string("request body of ") + std::to_string(length) + " bytes exceeds limits." +
+                                 (upload ? "max_upload_bytes" : "max_request_bytes") + " (" + std::to_string(limit) +
+                                 ")"));
+        }
+      }
+    }
+    if (req.path.rfind("/v2/health/", 0) == 0) return true;
+    if (inflight_.fetch_add(1) + 1 > config_.max_concurrent_requests) {
+      inflight_.fetch_sub(1);
+      ReplyError(res, Status::Unavailable("server busy: limits.max_concurrent_requests (" +
+                                          std::to_string(config_.max_concurrent_requests) +
+                                          ") requests in progress; retry later"));
+      res.set_header("Retry-After", "1");
+      return false;
+    }
+    t_held_slot = &inflight_;
+    return true;
+  }
+  static void ReleaseSlot() {
+    if (t_held_slot) {
+      t_held_slot->fetch_sub(1);
+      t_held_slot = nullptr;
+    }
+  }
+
+  // models per server and the memory budget for loaded models, counting
+  // `name` as replaced by `size` bytes.
+  Status CheckModelCapacity(const std::string& name, size_t size) {
+    size_t total = size, others = 0;
+    for (const auto& m : registry_.List()) {
+      if (m.name == name) continue;
+      total += m.size_bytes;
+      ++others;
+    }
+    if (others + 1 > config_.max_models) {
+      return Status::ResourceExhausted("the server holds limits.max_models (" + std::to_string(config_.max_models) +
+                                       ") models; delete one first");
+    }
+    if (total > config_.max_model_memory_bytes) {
+      return Status::ResourceExhausted("loading this model would exceed limits.max_model_memory_bytes (" +
+                                       std::to_string(config_.max_model_memory_bytes) + ")");
+    }
+    return Status::Ok();
+  }
+
+  // The one path by which a model enters the server (direct upload or
+  // package): owner check, anti-rollback, validation, sealed store, registry,
+  // audit. `version` < 1 means "next" (open mode only).
+  Result<RegisteredModel> InstallModel(const std::string& name, int64_t version, ByteSpan bytes,
+                                       const OwnerApproval& approval, const char* via) {
+    CITADEL_RETURN_IF_ERROR(ValidateModelName(name));
+    if (bytes.empty()) return Status::InvalidArgument("model is empty; send the ONNX model bytes");
+    const std::string id = HexEncode(Sha256(bytes));
+    if (version < 1 && !config_.owners.empty()) {
+      return Status::InvalidArgument("signed uploads must name their version (?version=N)");
+    }
+    auto refuse = [&](const Status& why) {
+      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id}, {"via", via},
+                                                    {"reason", why.message()}});
+      return why;
+    };
+    std::string signer;
+    if (version >= 1) {
+      auto verified = VerifyOwnerApproval(
+          approval, UploadStatement(name, version, id, approval.signed_at, approval.allow_downgrade));
+      if (!verified.ok()) return refuse(verified.status());
+      signer = *verified;
+    }
+    if (Status cap = CheckModelCapacity(name, bytes.size()); !cap.ok()) return refuse(cap);
+    LoadOptions load;
+    load.max_model_bytes = config_.max_upload_bytes;
+    load.threads = config_.threads;
+    auto model = Model::Load(bytes, load);
+    if (!model.ok()) {
+      LogInfo("upload of '" + name + "' refused: " + model.status().ToString());
+      return refuse(model.status().WithContext("model rejected"));
+    }
+    std::lock_guard lock(upload_mu_);
+    if (Status cap = CheckModelCapacity(name, bytes.size()); !cap.ok()) return refuse(cap);
+    const int64_t highest = store_->HighestVersion(name);
+    if (version < 1) version = highest + 1;
+    // Anti-rollback: versions only go up unless the owner signed a downgrade.
+    if (version <= highest && !(approval.allow_downgrade && !config_.owners.empty())) {
+      return refuse(Status::FailedPrecondition("model '" + name + "' has reached version " + std::to_string(highest) +
+                                               "; version " + std::to_string(version) +
+                                               " would roll it back (an owner-signed downgrade is required)"));
+    }
+    StoredModelHeader header;
+    header.name = name;
+    header.version = version;
+    header.id = id;
+    header.signer = signer;
+    header.signed_at = approval.signed_at;
+    header.stored_at = NowSeconds();
+    header.signature = signer.empty() ? "" : approval.signature_b64;
+    // Seal to disk first: if that fails (disk full), nothing changes.
+    Status st = store_->Save(header, bytes);
+    if (st.ok()) st = store_->RecordVersion(name, version);
+    if (!st.ok()) {
+      LogError("cannot store model '" + name + "': " + st.ToString());
+      // The client learns what kind of failure it was, never server paths.
+      if (st.code() == Code::kResourceExhausted || st.message().find("File too large") != std::string::npos) {
+        return Status::ResourceExhausted("the server's storage is full: model '" + name + "' was not stored");
+      }
+      return Status::Internal("model '" + name + "' could not be stored (storage error; see the server log)");
+    }
+    RegisteredModel entry{name, id, version, signer, bytes.size(), std::move(model).value()};
+    st = registry_.Put(entry);
+    if (!st.ok()) {
+      (void)store_->Remove(name);
+      return st;
+    }
+    LogInfo("model '" + name + "' v" + std::to_string(version) + " loaded via " + via + ", id " + id);
+    (void)audit_->Append("model_uploaded", {{"name", name}, {"version", version}, {"id", id}, {"via", via},
+                                            {"signer", signer}, {"size_bytes", bytes.size()}});
+    return entry;
+  }
+
   void Upload(const httplib::Request& req, httplib::Response& res) {
+    if (!RequireOwnerHeaders(req, res)) return;
     std::string name = req.matches[1];
-    Status st = ValidateModelName(name);
-    if (!st.ok()) return ReplyError(res, st);
     if (req.body.size() > config_.max_upload_bytes) {
       return ReplyError(res, Status::ResourceExhausted("model upload exceeds limits.max_upload_bytes (" +
                                                        std::to_string(config_.max_upload_bytes) + ")"));
     }
-    ByteSpan bytes = AsBytes(req.body);
-    if (bytes.empty()) return ReplyError(res, Status::InvalidArgument("upload body is empty; send the ONNX model bytes"));
-    const std::string id = HexEncode(Sha256(bytes));
-
-    // Version: explicit (?version=N, required when signed) or next.
-    const int64_t highest = store_->HighestVersion(name);
-    int64_t version = highest + 1;
+    int64_t version = 0;
     if (req.has_param("version")) {
       const std::string v = req.get_param_value("version");
       char* end = nullptr;
@@ -366,68 +584,42 @@ class ServerImpl : public Server {
         return ReplyError(res, Status::InvalidArgument("version must be a positive integer"));
       }
       version = parsed;
-    } else if (!config_.owners.empty()) {
-      return ReplyError(res, Status::InvalidArgument("signed uploads must name their version (?version=N)"));
     }
+    OwnerApproval approval;
     auto signed_at = IntHeader(req, "Citadel-Signed-At", !config_.owners.empty());
     if (!signed_at.ok()) return ReplyError(res, signed_at.status());
     auto downgrade = IntHeader(req, "Citadel-Allow-Downgrade", false);
     if (!downgrade.ok()) return ReplyError(res, downgrade.status());
-    const bool allow_downgrade = *downgrade == 1;
-    auto signer = VerifyOwner(req, UploadStatement(name, version, id, *signed_at, allow_downgrade));
-    if (!signer.ok()) {
-      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
-                                                    {"reason", signer.status().message()}});
-      return ReplyError(res, signer.status());
+    approval.signed_at = *signed_at;
+    approval.allow_downgrade = *downgrade == 1;
+    approval.key_id = req.get_header_value("Citadel-Owner-Key");
+    approval.signature_b64 = req.get_header_value("Citadel-Signature");
+    auto installed = InstallModel(name, version, AsBytes(req.body), approval, "upload");
+    if (!installed.ok()) return ReplyError(res, installed.status());
+    Reply(res, 200, ModelJson(*installed));
+  }
+
+  // PUT /v2/repository/packages: a box-bound package (docs/model-protection.md).
+  void InstallPackage(const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > config_.max_upload_bytes) {
+      return ReplyError(res, Status::ResourceExhausted("package exceeds limits.max_upload_bytes"));
     }
-    // Anti-rollback: versions only go up unless the owner signed a downgrade.
-    if (version <= highest && !(allow_downgrade && !config_.owners.empty())) {
-      Status refused = Status::FailedPrecondition("model '" + name + "' has reached version " +
-                                                  std::to_string(highest) + "; version " + std::to_string(version) +
-                                                  " would roll it back (an owner-signed downgrade is required)");
-      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
-                                                    {"reason", refused.message()}});
-      return ReplyError(res, refused);
+    auto opened = OpenPackage(AsBytes(req.body), package_key_);
+    if (!opened.ok()) {
+      (void)audit_->Append("package_refused", {{"reason", opened.status().message()}});
+      return ReplyError(res, opened.status());
     }
-    LoadOptions load;
-    load.max_model_bytes = config_.max_upload_bytes;
-    load.threads = config_.threads;
-    auto model = Model::Load(bytes, load);
-    if (!model.ok()) {
-      LogInfo("upload of '" + name + "' refused: " + model.status().ToString());
-      (void)audit_->Append("model_upload_refused", {{"name", name}, {"version", version}, {"id", id},
-                                                    {"reason", model.status().message()}});
-      return ReplyError(res, model.status().WithContext("model rejected"));
-    }
-    StoredModelHeader header;
-    header.name = name;
-    header.version = version;
-    header.id = id;
-    header.signer = *signer;
-    header.signed_at = *signed_at;
-    header.stored_at = NowSeconds();
-    header.signature = req.get_header_value("Citadel-Signature");
-    std::lock_guard lock(upload_mu_);
-    // Seal to disk first: if that fails (disk full), nothing changes.
-    st = store_->Save(header, bytes);
-    if (st.ok()) st = store_->RecordVersion(name, version);
-    if (!st.ok()) {
-      LogError("cannot store model '" + name + "': " + st.ToString());
-      return ReplyError(res, st);
-    }
-    RegisteredModel entry{name, id, version, *signer, bytes.size(), std::move(model).value()};
-    st = registry_.Put(entry);
-    if (!st.ok()) {
-      (void)store_->Remove(name);
-      return ReplyError(res, st);
-    }
-    LogInfo("model '" + name + "' v" + std::to_string(version) + " loaded, id " + id);
-    (void)audit_->Append("model_uploaded", {{"name", name}, {"version", version}, {"id", id},
-                                            {"signer", *signer}, {"size_bytes", bytes.size()}});
-    Reply(res, 200, ModelJson(entry));
+    OwnerApproval approval;
+    approval.key_id = opened->header.signer;
+    approval.signature_b64 = opened->header.signature;
+    approval.signed_at = opened->header.signed_at;
+    auto installed = InstallModel(opened->header.name, opened->header.version, opened->onnx.span(), approval, "package");
+    if (!installed.ok()) return ReplyError(res, installed.status());
+    Reply(res, 200, ModelJson(*installed));
   }
 
   void Delete(const httplib::Request& req, httplib::Response& res) {
+    if (!RequireOwnerHeaders(req, res)) return;
     std::string name = req.matches[1];
     auto m = registry_.Get(name);
     if (!m.ok()) return ReplyError(res, m.status());
@@ -449,6 +641,10 @@ class ServerImpl : public Server {
     if (!user) return;
     auto m = registry_.Get(req.matches[1]);
     if (!m.ok()) return ReplyError(res, m.status());
+    if (req.body.size() > config_.max_request_bytes) {
+      return ReplyError(res, Status::ResourceExhausted("request exceeds limits.max_request_bytes (" +
+                                                       std::to_string(config_.max_request_bytes) + ")"));
+    }
     auto body = ParseJson(req.body);
     if (!body.ok()) return ReplyError(res, body.status());
     if (!body->is_object()) return ReplyError(res, Status::InvalidArgument("request body must be a JSON object"));
@@ -463,6 +659,18 @@ class ServerImpl : public Server {
     limits.max_total_elements = config_.max_tensor_elements;
     auto inputs = TensorListFromJson((*body)["inputs"], "inputs", limits);
     if (!inputs.ok()) return ReplyError(res, inputs.status());
+    size_t input_bytes = 0;
+    for (const auto& t : *inputs) {
+      if (t.tensor.dtype() == DType::kString) {
+        for (const auto& v : t.tensor.strings()) input_bytes += v.size();
+      } else {
+        input_bytes += t.tensor.byte_size();
+      }
+    }
+    if (input_bytes > config_.max_tensor_bytes) {
+      return ReplyError(res, Status::ResourceExhausted("inputs exceed limits.max_tensor_bytes (" +
+                                                       std::to_string(config_.max_tensor_bytes) + ")"));
+    }
     std::vector<std::string> wanted;
     if (body->contains("outputs")) {
       const json& outs = (*body)["outputs"];
@@ -580,6 +788,8 @@ class ServerImpl : public Server {
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<AuditLog> audit_;
   StatementSigner signer_;
+  HpkeKeyPair package_key_;
+  BoxIdentity box_identity_;
   std::mutex evidence_mu_;
   std::mutex upload_mu_;
   std::mutex counter_mu_;
@@ -588,6 +798,10 @@ class ServerImpl : public Server {
   uint64_t counter_ = 0;
   bool counter_loaded_ = false;
   int port_ = 0;
+  std::atomic<bool> run_started_{false};
+  std::atomic<bool> run_done_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<size_t> inflight_{0};  // admitted requests (Admit)
 };
 
 }  // namespace
@@ -632,6 +846,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   auto server = std::make_unique<ServerImpl>(config, std::move(platform), std::move(identity), std::move(store),
                                              std::move(audit));
   server->SetCounterStore(options.state_dir + "/receipt-counter.sealed", std::move(counter_key));
+  CITADEL_RETURN_IF_ERROR(server->SetupPackageKey());
   server->LogStart(platform_name, measurement);
   server->RestoreModels();
   CITADEL_RETURN_IF_ERROR(server->Init(options));

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "citadel/crypto.h"
@@ -31,7 +33,12 @@ Result<ServerConfig> ServerConfig::FromJson(std::string_view text) {
         else if (lk == "max_request_bytes") c.max_request_bytes = v;
         else if (lk == "max_models") c.max_models = v;
         else if (lk == "max_tensor_elements") c.max_tensor_elements = v;
+        else if (lk == "max_tensor_bytes") c.max_tensor_bytes = v;
+        else if (lk == "max_model_memory_bytes") c.max_model_memory_bytes = v;
+        else if (lk == "max_concurrent_requests") c.max_concurrent_requests = std::min<uint64_t>(v, 4096);
+        else if (lk == "max_connections") c.max_connections = std::min<uint64_t>(v, 4096);
         else if (lk == "request_timeout_seconds") c.request_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 86400));
+        else if (lk == "idle_timeout_seconds") c.idle_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 3600));
         else return Status::InvalidArgument("server config: unknown limit '" + lk + "'");
       }
     } else if (key == "owners" || key == "users" || key == "auditors") {

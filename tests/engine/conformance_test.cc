@@ -199,6 +199,16 @@ TEST(Conformance, CumSum) { ExpectSuite("^test_cumsum", {}, 7); }
 TEST(Conformance, Trilu) { ExpectSuite("^test_tri[lu]", {}, 18); }
 TEST(Conformance, NonZero) { ExpectSuite("^test_nonzero", {}, 1); }
 TEST(Conformance, TopK) { ExpectSuite("^test_top_k", {}, 3); }
+TEST(Conformance, PRelu) { ExpectSuite("^test_prelu", {}, 2); }
+TEST(Conformance, Activations) {
+  ExpectSuite("^test_(not_|isinf|isnan|celu|hardswish|shrink)", {}, 13);
+}
+TEST(Conformance, ConvTranspose) { ExpectSuite("^test_convtranspose", {}, 10); }
+TEST(Conformance, DepthSpace) { ExpectSuite("^test_(depthtospace|spacetodepth)", {}, 6); }
+TEST(Conformance, OneHot) { ExpectSuite("^test_onehot", {}, 4); }
+TEST(Conformance, Hardmax) { ExpectSuite("^test_hardmax", {}, 7); }
+TEST(Conformance, Einsum) { ExpectSuite("^test_einsum", {}, 5); }
+TEST(Conformance, Losses) { ExpectSuite("^test_(nllloss|sce)_", {}, 86); }
 TEST(Conformance, Resize) {
   // Two align_corners downsampling cases are known reference-data
   // disagreements (see conformance_runner_test.cc); everything else passes.

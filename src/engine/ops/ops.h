@@ -42,6 +42,17 @@ void RegisterTriluOps(OpRegistry& r);        // trilu.cc
 void RegisterNonZeroOps(OpRegistry& r);      // nonzero.cc
 void RegisterTopKOps(OpRegistry& r);         // topk.cc
 void RegisterResizeOps(OpRegistry& r);       // resize.cc: Resize Upsample
+void RegisterActivationOps(OpRegistry& r);   // activation.cc: PRelu Not IsInf IsNaN Celu HardSwish Shrink
+void RegisterConvTransposeOps(OpRegistry& r);  // conv_transpose.cc
+void RegisterDepthSpaceOps(OpRegistry& r);   // depth_space.cc: DepthToSpace SpaceToDepth
+void RegisterOneHotOps(OpRegistry& r);       // onehot.cc
+void RegisterHardmaxOps(OpRegistry& r);      // onehot.cc
+void RegisterEinsumOps(OpRegistry& r);       // einsum.cc
+void RegisterLossOps(OpRegistry& r);         // loss.cc: NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss
+// legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
+// BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
+// called after the modern ones are registered.
+void RegisterLegacyOps(OpRegistry& r);
 
 }  // namespace citadel::engine::ops
 

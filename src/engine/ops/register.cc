@@ -33,6 +33,14 @@ void RegisterAll(OpRegistry& r) {
   RegisterNonZeroOps(r);
   RegisterTopKOps(r);
   RegisterResizeOps(r);
+  RegisterActivationOps(r);
+  RegisterConvTransposeOps(r);
+  RegisterDepthSpaceOps(r);
+  RegisterOneHotOps(r);
+  RegisterHardmaxOps(r);
+  RegisterEinsumOps(r);
+  RegisterLossOps(r);
+  RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 
 }  // namespace citadel::engine::ops

@@ -179,7 +179,8 @@ TEST_F(ServerTest, RefusesCertificateWhoseKeyIsNotBoundInEvidence) {
     SSL_CTX_free(ctx);
   }
   ASSERT_TRUE(genuine);
-  int idx = X509_get_ext_by_OBJ(genuine.get(), OBJ_txt2obj("2.23.133.5.4.9", 1), -1);
+  std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> oid(OBJ_txt2obj("2.23.133.5.4.9", 1), ASN1_OBJECT_free);
+  int idx = X509_get_ext_by_OBJ(genuine.get(), oid.get(), -1);
   ASSERT_GE(idx, 0);
 
   auto rogue_key = GenerateEcKey(Curve::kP256);

@@ -63,8 +63,25 @@ Status FillIntegers(const std::vector<const json*>& leaves, Tensor* t, const std
   return Status::Ok();
 }
 
+// Non-finite floats have no JSON number form: they travel as the strings
+// "NaN", "-NaN", "Infinity", "-Infinity" (encoder and decoder agree, so
+// outputs holding them reach the client and their receipt digests match;
+// NaN payload bits other than the sign are not carried).
+json FloatJson(double v) {
+  if (std::isfinite(v)) return v;
+  if (std::isnan(v)) return std::signbit(v) ? "-NaN" : "NaN";
+  return v > 0 ? "Infinity" : "-Infinity";
+}
+
 Result<double> NumberAt(const std::vector<const json*>& leaves, size_t i, const std::string& where) {
   const json& v = *leaves[i];
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "-NaN") return -std::numeric_limits<double>::quiet_NaN();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
   if (!v.is_number()) return Status::InvalidArgument(where + ".data[" + std::to_string(i) + "] must be a number");
   return v.get<double>();
 }
@@ -80,29 +97,24 @@ json TensorToJson(const NamedTensor& nt) {
   json data = json::array();
   switch (t.dtype()) {
     case DType::kFloat32: {
-      // Non-finite floats have no JSON representation: encode as null so the
-      // client sees them instead of a broken document.
+      // Non-finite values: see FloatJson.
       const float* p = t.data<float>();
-      for (size_t i = 0; i < t.num_elements(); ++i) {
-        if (std::isfinite(p[i])) data.push_back(p[i]); else data.push_back(nullptr);
-      }
+      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(FloatJson(p[i]));
       break;
     }
     case DType::kFloat64: {
       const double* p = t.data<double>();
-      for (size_t i = 0; i < t.num_elements(); ++i) {
-        if (std::isfinite(p[i])) data.push_back(p[i]); else data.push_back(nullptr);
-      }
+      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(FloatJson(p[i]));
       break;
     }
     case DType::kFloat16: {
       const uint16_t* p = t.data<uint16_t>();
-      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(HalfToFloat(p[i]));
+      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(FloatJson(HalfToFloat(p[i])));
       break;
     }
     case DType::kBFloat16: {
       const uint16_t* p = t.data<uint16_t>();
-      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(BFloat16ToFloat(p[i]));
+      for (size_t i = 0; i < t.num_elements(); ++i) data.push_back(FloatJson(BFloat16ToFloat(p[i])));
       break;
     }
     case DType::kInt8: AppendNumbers<int8_t>(t, &data); break;

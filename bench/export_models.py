@@ -4,16 +4,22 @@
 Uses Debian's python3-torch and python3-torchvision only (no downloads):
 torchvision architectures with their default random initialisation (latency
 does not depend on the weight values). Debian 12 has no `transformers`
-package, so BERT-base and DistilBERT are stood in for by torch
-nn.TransformerEncoder stacks of the same size (hidden 768, 12 heads, FFN
-3072, GELU, post-norm; 12 layers for "bert_base", 6 for "distilbert"), with
-token and position embeddings, sequence length 128.
+package, so BERT-base and DistilBERT are stood in for by encoder stacks of
+the same size (hidden 768, 12 heads, FFN 3072, exact GELU, post-norm like
+BERT; 12 layers for "bert_base", 6 for "distilbert"), with token and
+position embeddings, sequence length 128. The layers are written out (Q, K,
+V, output projections, softmax attention, LayerNorm) rather than using
+nn.TransformerEncoder: torch 1.13 runs that module through its fused
+`_transformer_encoder_layer_fwd` in eval mode, which has no ONNX export.
+The resulting graph has BERT's op pattern (MatMul + Add, Reshape/Transpose
+heads, Softmax, LayerNorm and GELU decomposed at opset 14).
 
 All models have a dynamic batch dimension named "batch".
 
 Usage: /usr/bin/python3 bench/export_models.py [--out bench/models] [--only NAME,...]
 """
 import argparse
+import math
 import os
 
 import torch
@@ -23,18 +29,43 @@ import torchvision
 OPSET = 14
 
 
+class EncoderLayer(nn.Module):
+    """One post-norm BERT layer: self-attention and FFN, each + residual + LayerNorm."""
+
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.ff1, self.ff2 = nn.Linear(d, ff), nn.Linear(ff, d)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        dh = d // self.heads
+
+        def split(t):  # [b, s, d] -> [b, heads, s, dh]
+            return t.reshape(b, s, self.heads, dh).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), dim=-1)
+        ctx = (att @ v).transpose(1, 2).reshape(b, s, d)
+        x = self.ln1(x + self.o(ctx))
+        return self.ln2(x + self.ff2(nn.functional.gelu(self.ff1(x))))
+
+
 class Encoder(nn.Module):
     def __init__(self, layers, vocab=30522, seq=128, d=768, heads=12, ff=3072):
         super().__init__()
         self.tok = nn.Embedding(vocab, d)
         self.pos = nn.Parameter(torch.randn(1, seq, d) * 0.02)
-        layer = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0, activation="gelu",
-                                           batch_first=True)
-        self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(d)
+        self.emb_norm = nn.LayerNorm(d)
+        self.layers = nn.ModuleList(EncoderLayer(d, heads, ff) for _ in range(layers))
 
     def forward(self, input_ids):
-        return self.norm(self.enc(self.tok(input_ids) + self.pos))
+        x = self.emb_norm(self.tok(input_ids) + self.pos)
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
 
 def cnn(ctor):

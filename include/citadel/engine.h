@@ -40,8 +40,19 @@ struct LoadOptions {
   bool optimize = true;                         // run graph optimisations
 };
 
+// Wall time of one executed node (see RunOptions::profile).
+struct NodeTiming {
+  std::string name;     // node name, or "#<index>" when the model left it empty
+  std::string op_type;  // after fusion: a Conv with fused ReLU/Add is a "Conv"
+  double ms = 0;
+};
+
 struct RunOptions {
   size_t max_output_bytes = size_t{4} << 30;
+  // When non-null, Run appends one entry per executed node, in execution
+  // order (including the nodes of a Run that fails). For profiling
+  // (`citadel bench --profile`); costs two clock reads per node.
+  std::vector<NodeTiming>* profile = nullptr;
 };
 
 class Model {

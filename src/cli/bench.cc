@@ -26,6 +26,7 @@ struct BenchArgs {
   std::vector<std::string> inputs, dims, shapes;
   int threads = 0, warmup = 3, iters = 20;
   bool optimize = true;
+  bool profile = false;
 };
 
 namespace {
@@ -78,6 +79,63 @@ double Percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   size_t idx = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(idx, v.size() - 1)];
+}
+
+// Aggregates the node timings of `runs` profiled Runs: per node the median
+// over the runs (robust to the descheduling spikes of a shared machine),
+// per op type the sum of its nodes' medians (sorted by time), and the
+// slowest nodes. Also prints both as a table on stderr.
+nlohmann::json ProfileJson(const std::vector<NodeTiming>& timings, int runs) {
+  struct Agg {
+    double ms = 0;
+    size_t count = 0;
+    std::string op;
+  };
+  std::map<std::string, std::vector<double>> samples;
+  std::map<std::string, std::string> op_of;
+  for (const NodeTiming& t : timings) {
+    samples[t.name].push_back(t.ms);
+    op_of[t.name] = t.op_type;
+  }
+  std::map<std::string, Agg> by_op, by_node;
+  double total = 0;
+  for (const auto& [name, v] : samples) {
+    const double med = Percentile(v, 0.5) * static_cast<double>(runs);  // scaled back below
+    by_op[op_of[name]].ms += med;
+    by_op[op_of[name]].count += static_cast<size_t>(runs);
+    by_node[name] = Agg{med, 1, op_of[name]};
+    total += med;
+  }
+  auto sorted = [](const std::map<std::string, Agg>& m) {
+    std::vector<std::pair<std::string, Agg>> v(m.begin(), m.end());
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
+    return v;
+  };
+  const double per_run = 1.0 / static_cast<double>(runs);
+  nlohmann::json j;
+  j["runs"] = runs;
+  j["nodes_ms"] = total * per_run;  // sum of node medians: about Run time minus the executor's own
+  nlohmann::json ops = nlohmann::json::array();
+  std::fprintf(stderr, "profile (%d runs; median ms per node)\n%-24s %10s %6s %6s\n", runs, "op", "ms", "%",
+               "nodes");
+  for (const auto& [op, a] : sorted(by_op)) {
+    const double ms = a.ms * per_run, pct = total > 0 ? 100.0 * a.ms / total : 0;
+    const size_t nodes = a.count / static_cast<size_t>(runs);
+    ops.push_back({{"op", op}, {"ms", ms}, {"pct", pct}, {"nodes", nodes}});
+    std::fprintf(stderr, "%-24s %10.3f %6.1f %6zu\n", op.c_str(), ms, pct, nodes);
+  }
+  j["by_op"] = ops;
+  constexpr size_t kTop = 15;
+  nlohmann::json top = nlohmann::json::array();
+  std::fprintf(stderr, "slowest nodes\n");
+  for (const auto& [name, a] : sorted(by_node)) {
+    if (top.size() == kTop) break;
+    const double ms = a.ms * per_run;
+    top.push_back({{"name", name}, {"op", a.op}, {"ms", ms}});
+    std::fprintf(stderr, "  %-40s %-16s %10.3f\n", name.c_str(), a.op.c_str(), ms);
+  }
+  j["top_nodes"] = top;
+  return j;
 }
 
 }  // namespace
@@ -185,6 +243,17 @@ int RunBench(const BenchArgs& a) {
   j["min_ms"] = Percentile(ms, 0.0);
   j["mean_ms"] = sum / static_cast<double>(ms.size());
   j["peak_rss_mb"] = PeakRssMb();
+  if (a.profile) {
+    // Separate runs, so the clock reads per node do not touch the timings
+    // above. Times are per Run, averaged over the profiled runs.
+    std::vector<NodeTiming> timings;
+    ro.profile = &timings;
+    for (int i = 0; i < a.iters; ++i) {
+      auto r = (*model)->Run(inputs, ro);
+      if (!r.ok()) return fail(r.status());
+    }
+    j["profile"] = ProfileJson(timings, a.iters);
+  }
   std::cout << j.dump() << std::endl;
   return 0;
 }

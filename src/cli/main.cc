@@ -34,8 +34,11 @@ struct BenchArgs {
   std::vector<std::string> inputs, dims, shapes;
   int threads = 0, warmup = 3, iters = 20;
   bool optimize = true;
+  bool profile = false;
 };
 int RunBench(const BenchArgs& args);
+// Sets OMP_WAIT_POLICY=PASSIVE and re-execs when unset (src/cli/openmp_env.cc).
+void EnsureOpenMpWaitPolicy(char** argv);
 
 namespace {
 
@@ -377,6 +380,8 @@ int Main(int argc, char** argv) {
   bench->add_option("--iters", bench_args.iters, "Timed runs")->default_val(20);
   bench->add_flag("--json", bench_json, "JSON output (the only format)");
   bench->add_flag("--no-optimize", bench_no_opt, "Skip graph optimisations");
+  bench->add_flag("--profile", bench_args.profile,
+                  "Also time each node (extra runs): per op type and top nodes in the JSON and on stderr");
 
   // conformance (ONNX backend test cases from libonnx-testdata)
   auto* conf = app.add_subcommand("conformance", "Run the ONNX conformance cases (libonnx-testdata) locally");
@@ -778,4 +783,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace citadel
 
-int main(int argc, char** argv) { return citadel::Main(argc, argv); }
+int main(int argc, char** argv) {
+  citadel::EnsureOpenMpWaitPolicy(argv);  // may re-exec once (src/cli/openmp_env.cc)
+  return citadel::Main(argc, argv);
+}

@@ -63,6 +63,66 @@ void ExecuteWithScratchpad(const dnnl::primitive& prim, const dnnl::memory::desc
   s.wait();
 }
 
+int64_t ActivationBlock() {
+  static const int64_t block = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
+  return block;
+}
+
+Shape BlockedPhysicalShape(const Shape& logical) {
+  const int64_t b = ActivationBlock();
+  return {logical[0], (logical[1] + b - 1) / b, logical[2], logical[3], b};
+}
+
+Shape BlockedLogicalShape(const Shape& physical, int64_t channels) {
+  const int64_t b = ActivationBlock();
+  if (physical.size() != 5 || physical[4] != b || channels <= 0 ||
+      physical[1] != (channels + b - 1) / b) {
+    return {};
+  }
+  return {physical[0], channels, physical[2], physical[3]};
+}
+
+dnnl::memory::desc BlockedDesc(const Shape& logical) {
+  return dnnl::memory::desc(ToDims(logical), dnnl::memory::data_type::f32,
+                            ActivationBlock() == 16 ? dnnl::memory::format_tag::nChw16c
+                                                    : dnnl::memory::format_tag::nChw8c);
+}
+
+namespace {
+void ReorderInto(const dnnl::memory::desc& from_md, const void* from, const dnnl::memory::desc& to_md,
+                 void* to) {
+  dnnl::engine& eng = CpuEngine();
+  dnnl::memory a(from_md, eng, const_cast<void*>(from)), b(to_md, eng, to);
+  dnnl::stream s(eng);
+  dnnl::reorder(a, b).execute(s, a, b);
+  s.wait();
+}
+}  // namespace
+
+Result<Tensor> BlockedToPlain(const Tensor& physical, int64_t channels, size_t max_bytes) {
+  const Shape logical = BlockedLogicalShape(physical.shape(), channels);
+  if (logical.empty() || physical.dtype() != DType::kFloat32) {
+    return Status::Internal("bad blocked tensor " + ShapeToString(physical.shape()));
+  }
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, Tensor::Zeros(DType::kFloat32, logical, max_bytes));
+  if (t.num_elements() > 0) {
+    ReorderInto(BlockedDesc(logical), physical.raw_data(), PlainDesc(logical), t.raw_data());
+  }
+  return t;
+}
+
+Result<Tensor> PlainToBlocked(const Tensor& plain, size_t max_bytes) {
+  if (plain.rank() != 4 || plain.dtype() != DType::kFloat32 || plain.shape()[1] <= 0) {
+    return Status::Internal("cannot block " + ShapeToString(plain.shape()));
+  }
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, Tensor::Zeros(DType::kFloat32, BlockedPhysicalShape(plain.shape()),
+                                                   max_bytes));
+  if (t.num_elements() > 0) {
+    ReorderInto(PlainDesc(plain.shape()), plain.raw_data(), BlockedDesc(plain.shape()), t.raw_data());
+  }
+  return t;
+}
+
 namespace {
 std::atomic<int>& DisabledFlag() {
   static std::atomic<int> flag{[] {

@@ -13,11 +13,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "citadel/status.h"
 #include "citadel/tensor.h"
 
 namespace citadel::engine {
@@ -38,6 +42,49 @@ dnnl::memory::dims ToDims(const Shape& shape);
 // Executes `prim` with `args` plus a user scratchpad from ThreadBuffer(0).
 void ExecuteWithScratchpad(const dnnl::primitive& prim, const dnnl::memory::desc& scratch_md,
                            std::unordered_map<int, dnnl::memory> args);
+
+// Channel-blocked activations (see KernelContext::blocked_channels).
+// The channel block B of nChw{B}c activations: 16 with AVX-512, else 8.
+int64_t ActivationBlock();
+// Logical [N, C, H, W] -> physical [N, ceil(C/B), H, W, B].
+Shape BlockedPhysicalShape(const Shape& logical);
+// Physical blocked tensor + logical C -> logical [N, C, H, W]; empty when
+// the physical shape is not a blocked one for C.
+Shape BlockedLogicalShape(const Shape& physical, int64_t channels);
+// oneDNN descriptor of the blocked layout for a logical 4-D shape.
+dnnl::memory::desc BlockedDesc(const Shape& logical);
+// Copies between plain NCHW and blocked tensors (oneDNN reorders), for
+// boundaries and fallbacks. `max_bytes` caps the new tensor.
+Result<Tensor> BlockedToPlain(const Tensor& physical, int64_t channels, size_t max_bytes);
+Result<Tensor> PlainToBlocked(const Tensor& plain, size_t max_bytes);
+
+// Primitives (or anything) created per input shape, shared by concurrent
+// Runs: Get returns the cached entry for `key` or builds it with `make()`
+// (which may return nullptr: "no fast path for this shape", also cached, as
+// are dnnl::error throws). Bounded so that shape churn cannot grow it.
+template <typename P>
+class ShapeCache {
+ public:
+  template <typename Make>
+  std::shared_ptr<const P> Get(const Shape& key, Make make) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it != map_.end()) return it->second;
+    if (map_.size() >= 16) map_.erase(map_.begin());
+    std::shared_ptr<const P> p;
+    try {
+      p = make();
+    } catch (const dnnl::error&) {
+      p = nullptr;
+    }
+    map_[key] = p;
+    return p;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::map<Shape, std::shared_ptr<const P>> map_;
+};
 
 // Escape hatch for tests and A/B measurement: CITADEL_NO_DNNL=1 in the
 // environment (or SetDnnlDisabled(true)) makes kernels created afterwards

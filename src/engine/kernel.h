@@ -41,19 +41,47 @@ class KernelContext {
   Result<Tensor> NewTensor(DType dtype, const Shape& shape) const;
   // Sets output i to an existing tensor (views such as Reshape, Identity).
   void SetOutput(size_t i, Tensor t) { (*outputs_)[i] = std::move(t); }
+  // Output i as set so far (invalid before Allocate/SetOutput).
+  const Tensor& output(size_t i) const { return (*outputs_)[i]; }
 
   size_t max_tensor_bytes() const { return max_tensor_bytes_; }
+
+  // Channel-blocked activations (BuildPlan, plan.cc): the logical channel
+  // count C of input i when the plan stores it blocked, else 0. A blocked
+  // value of logical shape [N, C, H, W] is physically a float32 tensor
+  // [N, ceil(C/B), H, W, B] (oneDNN nChw{B}c, B = ActivationBlock(); the
+  // channels past C are zero padding).
+  int64_t blocked_channels(size_t i) const { return i < in_blocked_.size() ? in_blocked_[i] : 0; }
+  // True when output 0 must be written blocked.
+  bool output_blocked() const { return out_blocked_; }
+  void SetLayout(std::span<const int64_t> in_blocked, bool out_blocked) {
+    in_blocked_ = in_blocked;
+    out_blocked_ = out_blocked;
+  }
 
  private:
   std::span<const Tensor* const> inputs_;
   std::vector<Tensor>* outputs_;
   size_t max_tensor_bytes_;
+  std::span<const int64_t> in_blocked_;
+  bool out_blocked_ = false;
 };
 
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Run(KernelContext& ctx) const = 0;
+
+  // Blocked-layout capabilities, asked by BuildPlan after the kernel is
+  // built (so they reflect e.g. whether the oneDNN fast path is on). Only
+  // 4-D float32 values with static C, H, W that are neither graph inputs nor
+  // outputs are ever blocked. A kernel answering true must accept both
+  // layouts on that input/output (see KernelContext::blocked_channels).
+  virtual bool CanReadBlocked(size_t /*input*/) const { return false; }
+  virtual bool CanWriteBlocked() const { return false; }
+  // True when output 0 is blocked exactly when the inputs it can read
+  // blocked are (pooling, Concat): the plan never mixes layouts on them.
+  virtual bool BlockedTied() const { return false; }
 };
 
 // Everything a factory may look at when building a kernel for one node.

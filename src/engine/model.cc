@@ -7,6 +7,7 @@
 // Run validates the caller's tensors against the declared inputs, then
 // executes the plan in order, releasing each intermediate after its last
 // reader.
+#include <chrono>
 #include <exception>
 #include <map>
 #include <new>
@@ -145,7 +146,16 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
     for (int in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &slots[in]);
     outs.assign(node.outputs.size(), Tensor());
     engine::KernelContext ctx(in_ptrs, &outs, options.max_output_bytes);
+    ctx.SetLayout(step.in_blocked, step.out_blocked);
+    const auto start = options.profile ? std::chrono::steady_clock::now()
+                                       : std::chrono::steady_clock::time_point();
     Status st = step.kernel->Run(ctx);
+    if (options.profile != nullptr) {
+      const double ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - start).count();
+      options.profile->push_back(NodeTiming{
+          node.name.empty() ? "#" + std::to_string(step.node) : node.name, node.op_type, ms});
+    }
     if (!st.ok()) {
       return st.WithContext("node " + node.DisplayName(step.node) + " (" + node.op_type + ")");
     }
@@ -253,6 +263,9 @@ Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions&
   }
   CITADEL_ASSIGN_OR_RETURN(engine::Plan plan, engine::BuildPlan(graph, registry));
   std::string description = Describe(graph, stats);
+  size_t blocked = 0;
+  for (const engine::Step& step : plan.steps) blocked += step.out_blocked ? 1 : 0;
+  if (blocked > 0) description += "; " + std::to_string(blocked) + " values in blocked layout";
   return std::shared_ptr<const Model>(
       std::make_shared<ModelImpl>(std::move(graph), std::move(plan), std::move(description),
                                   options.threads));

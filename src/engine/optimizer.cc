@@ -1,5 +1,7 @@
 #include "optimizer.h"
 
+#include <cmath>
+#include <optional>
 #include <vector>
 
 namespace citadel::engine {
@@ -188,9 +190,171 @@ bool SameStaticShape(const Graph& g, int a, int b) {
   return sa && sb && *sa == *sb;
 }
 
+// A float32 constant with exactly one element and rank <= 1 (so that
+// broadcasting it against a tensor of rank >= 1 keeps that shape), or nullopt.
+std::optional<float> ScalarConstant(const Graph& g, int v) {
+  if (!IsF32Constant(g, v) || g.values[v].constant.num_elements() != 1 ||
+      g.values[v].constant.rank() > 1) {
+    return std::nullopt;
+  }
+  return g.values[v].constant.data<float>()[0];
+}
+
+// The input of binary node `n` that is not `v` when the other is `v`.
+std::optional<int> OtherInput(const Node& n, int v) {
+  if (n.inputs.size() != 2) return std::nullopt;
+  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
+  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
+  return std::nullopt;
+}
+
+// LayerNorm and GELU as exporters decompose them before opset 17 (see
+// ops/transformer.cc) become one internal node each: the pattern's last
+// node is rewritten in place (all the pattern's inputs exist before it),
+// the others are dropped. Every intermediate must be read only inside the
+// pattern.
+void FuseTransformerPatterns(Graph* g, OptimizeStats* stats) {
+  const size_t n_nodes = g->nodes.size();
+  std::vector<std::vector<size_t>> readers(g->values.size());
+  std::vector<int> producer(g->values.size(), -1);
+  std::vector<bool> escapes(g->values.size(), false);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    for (int in : g->nodes[n].inputs) {
+      if (in != kNoValue) readers[in].push_back(n);
+    }
+    for (int out : g->nodes[n].outputs) {
+      if (out != kNoValue) producer[out] = static_cast<int>(n);
+    }
+  }
+  for (int id : g->output_ids) escapes[id] = true;
+  std::vector<bool> removed(n_nodes, false);
+  // The only reader of v, if it is an ai.onnx `op` with one output.
+  auto only = [&](int v, const char* op) -> Node* {
+    if (v == kNoValue || escapes[v] || readers[v].size() != 1) return nullptr;
+    Node& n = g->nodes[readers[v][0]];
+    if (removed[readers[v][0]] || n.op_type != op || !n.domain.empty() || n.outputs.size() != 1) {
+      return nullptr;
+    }
+    return &n;
+  };
+  auto index = [&](const Node* n) { return static_cast<size_t>(n - g->nodes.data()); };
+  auto last_axis_mean = [&](const Node& n, int64_t rank) {
+    auto axes = n.attrs.GetInts("axes", {});
+    auto keep = n.attrs.GetInt("keepdims", 1);
+    return n.inputs.size() == 1 && axes.ok() && axes->size() == 1 &&
+           ((*axes)[0] == -1 || (*axes)[0] == rank - 1) && keep.ok() && *keep == 1;
+  };
+  bool fused_any = false;
+  for (size_t r1i = 0; r1i < n_nodes; ++r1i) {
+    Node& r1 = g->nodes[r1i];
+    if (removed[r1i] || r1.op_type != "ReduceMean" || !r1.domain.empty() || r1.outputs.size() != 1) continue;
+    const int x = r1.inputs.empty() ? kNoValue : r1.inputs[0];
+    if (x == kNoValue) continue;
+    const auto& xt = g->values[x].type;
+    if (!xt.dtype || *xt.dtype != DType::kFloat32 || !xt.shape || xt.shape->empty()) continue;
+    const int64_t rank = static_cast<int64_t>(xt.shape->size());
+    const int64_t m = xt.shape->back();
+    if (m <= 0 || !last_axis_mean(r1, rank)) continue;
+    Node* sub = only(r1.outputs[0], "Sub");
+    if (!sub || sub->inputs.size() != 2 || sub->inputs[0] != x || sub->inputs[1] != r1.outputs[0]) continue;
+    // x - mean feeds the Pow and the Div.
+    const int d = sub->outputs[0];
+    if (escapes[d] || readers[d].size() != 2) continue;
+    Node* pw = &g->nodes[readers[d][0]];
+    Node* dv = &g->nodes[readers[d][1]];
+    if (pw->op_type == "Div") std::swap(pw, dv);
+    if (pw->op_type != "Pow" || dv->op_type != "Div" || !pw->domain.empty() || !dv->domain.empty() ||
+        pw->inputs.size() != 2 || pw->inputs[0] != d || ScalarConstant(*g, pw->inputs[1]) != 2.f ||
+        dv->inputs.size() != 2 || dv->inputs[0] != d) {
+      continue;
+    }
+    Node* r2 = only(pw->outputs[0], "ReduceMean");
+    if (!r2 || !last_axis_mean(*r2, rank)) continue;
+    Node* add_eps = only(r2->outputs[0], "Add");
+    if (!add_eps) continue;
+    auto eps_v = OtherInput(*add_eps, r2->outputs[0]);
+    auto eps = eps_v ? ScalarConstant(*g, *eps_v) : std::nullopt;
+    if (!eps || !(*eps >= 0)) continue;
+    Node* sq = only(add_eps->outputs[0], "Sqrt");
+    if (!sq || only(sq->outputs[0], "Div") != dv || dv->inputs[1] != sq->outputs[0]) continue;
+    Node* mul = only(dv->outputs[0], "Mul");
+    if (!mul) continue;
+    auto gamma = OtherInput(*mul, dv->outputs[0]);
+    Node* add_b = only(mul->outputs[0], "Add");
+    if (!gamma || !add_b) continue;
+    auto beta = OtherInput(*add_b, mul->outputs[0]);
+    auto is_vec = [&](std::optional<int> v) {
+      return v && IsF32Constant(*g, *v) && g->values[*v].constant.rank() == 1 &&
+             g->values[*v].constant.shape()[0] == m;
+    };
+    if (!is_vec(gamma) || !is_vec(beta)) continue;
+    for (Node* n : {&r1, sub, pw, r2, add_eps, sq, dv, mul}) removed[index(n)] = true;
+    Node& ln = *add_b;
+    ln.op_type = "LayerNorm";
+    ln.domain = ops::kCitadelDomain;
+    ln.inputs = {x, *gamma, *beta};
+    ln.attrs = Attributes();
+    Attribute e;
+    e.kind = Attribute::Kind::kFloat;
+    e.f = *eps;
+    ln.attrs.Set("epsilon", e);
+    stats->fused += 8;
+    fused_any = true;
+  }
+  for (size_t ei = 0; ei < n_nodes; ++ei) {
+    Node& erf = g->nodes[ei];
+    if (removed[ei] || erf.op_type != "Erf" || !erf.domain.empty() || erf.inputs.size() != 1 ||
+        erf.outputs.size() != 1) {
+      continue;
+    }
+    const int p = producer[erf.inputs[0]];
+    if (p < 0 || removed[p]) continue;
+    Node& dv = g->nodes[p];
+    if (dv.op_type != "Div" || !dv.domain.empty() || dv.inputs.size() != 2 ||
+        only(dv.outputs[0], "Erf") != &erf) {
+      continue;
+    }
+    const int x = dv.inputs[0];
+    auto sqrt2 = ScalarConstant(*g, dv.inputs[1]);
+    const auto& xt = g->values[x].type;
+    if (!sqrt2 || std::fabs(*sqrt2 - 1.41421356f) > 1e-5f || !xt.dtype || *xt.dtype != DType::kFloat32 ||
+        !xt.shape || xt.shape->empty()) {
+      continue;
+    }
+    Node* add1 = only(erf.outputs[0], "Add");
+    if (!add1) continue;
+    auto one = OtherInput(*add1, erf.outputs[0]);
+    if (!one || ScalarConstant(*g, *one) != 1.f) continue;
+    Node* mul1 = only(add1->outputs[0], "Mul");
+    if (!mul1 || OtherInput(*mul1, add1->outputs[0]) != x) continue;
+    Node* mul2 = only(mul1->outputs[0], "Mul");
+    if (!mul2) continue;
+    auto half = OtherInput(*mul2, mul1->outputs[0]);
+    if (!half || ScalarConstant(*g, *half) != 0.5f) continue;
+    // Output shape: Gelu keeps x's shape; the Muls must not have broadcast
+    // x to something larger (the constants are scalars, so they did not).
+    for (Node* n : {&dv, &erf, add1, mul1}) removed[index(n)] = true;
+    mul2->op_type = "Gelu";
+    mul2->domain = ops::kCitadelDomain;
+    mul2->inputs = {x};
+    mul2->attrs = Attributes();
+    stats->fused += 4;
+    fused_any = true;
+  }
+  if (!fused_any) return;
+  g->opsets[ops::kCitadelDomain] = 1;
+  std::vector<Node> kept;
+  kept.reserve(n_nodes);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
+  }
+  g->nodes = std::move(kept);
+}
+
 }  // namespace
 
 void FuseForInference(Graph* g, OptimizeStats* stats) {
+  FuseTransformerPatterns(g, stats);
   const size_t n_nodes = g->nodes.size();
   // Readers of each value (node indices); graph outputs count as a reader.
   std::vector<std::vector<size_t>> readers(g->values.size());

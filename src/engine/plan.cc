@@ -7,6 +7,72 @@ std::string NodeContext(const Graph& g, size_t n) {
   const Node& node = g.nodes[n];
   return "node " + node.DisplayName(n) + " (" + node.op_type + ")";
 }
+// Chooses which values are stored channel-blocked. A value is blocked when
+// it is a 4-D float32 activation with static C, H, W, produced as output 0
+// by a kernel that can write blocked, read only by kernels that can read it
+// blocked, and not a graph output. Kernels whose input and output layouts
+// are tied (pooling, Concat) then force their inputs and output to agree:
+// any of them plain makes all of them plain, repeated to a fixpoint.
+void PlanLayouts(const Graph& g, const std::vector<bool>& is_output, Plan* plan) {
+  const size_t nv = g.values.size();
+  std::vector<bool> blocked(nv, false);
+  std::vector<int> producer(nv, -1);
+  for (size_t s = 0; s < plan->steps.size(); ++s) {
+    const Node& node = g.nodes[plan->steps[s].node];
+    if (!node.outputs.empty() && node.outputs[0] != kNoValue) producer[node.outputs[0]] = static_cast<int>(s);
+  }
+  for (size_t v = 0; v < nv; ++v) {
+    const Value& val = g.values[v];
+    if (producer[v] < 0 || is_output[v] || val.is_constant()) continue;
+    if (!val.type.dtype || *val.type.dtype != DType::kFloat32 || !val.type.shape) continue;
+    const Shape& sh = *val.type.shape;
+    if (sh.size() != 4 || sh[1] <= 0 || sh[2] <= 0 || sh[3] <= 0) continue;
+    blocked[v] = plan->steps[producer[v]].kernel->CanWriteBlocked();
+  }
+  for (const Step& step : plan->steps) {
+    const Node& node = g.nodes[step.node];
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int in = node.inputs[i];
+      if (in != kNoValue && !step.kernel->CanReadBlocked(i)) blocked[in] = false;
+    }
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Step& step : plan->steps) {
+      if (!step.kernel->BlockedTied()) continue;
+      const Node& node = g.nodes[step.node];
+      std::vector<int> tied;
+      if (!node.outputs.empty() && node.outputs[0] != kNoValue) tied.push_back(node.outputs[0]);
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        if (node.inputs[i] != kNoValue && step.kernel->CanReadBlocked(i)) tied.push_back(node.inputs[i]);
+      }
+      bool all = !tied.empty() && node.outputs[0] != kNoValue;
+      for (int v : tied) all = all && blocked[v];
+      if (all) continue;
+      for (int v : tied) {
+        if (blocked[v]) {
+          blocked[v] = false;
+          changed = true;
+        }
+      }
+    }
+  }
+  for (Step& step : plan->steps) {
+    const Node& node = g.nodes[step.node];
+    bool any = false;
+    std::vector<int64_t> in(node.inputs.size(), 0);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (v != kNoValue && blocked[v]) {
+        in[i] = (*g.values[v].type.shape)[1];
+        any = true;
+      }
+    }
+    if (any) step.in_blocked = std::move(in);
+    step.out_blocked = !node.outputs.empty() && node.outputs[0] != kNoValue && blocked[node.outputs[0]];
+  }
+}
+
 }  // namespace
 
 Status CheckSupported(const Graph& g, const OpRegistry& registry) {
@@ -42,6 +108,7 @@ Result<Plan> BuildPlan(const Graph& g, const OpRegistry& registry) {
     if (last_use[v] < 0 || is_output[v]) continue;
     plan.steps[last_use[v]].release_after.push_back(static_cast<int>(v));
   }
+  PlanLayouts(g, is_output, &plan);
   return plan;
 }
 

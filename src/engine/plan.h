@@ -17,6 +17,11 @@ struct Step {
   size_t node;                          // index into Graph::nodes
   std::unique_ptr<Kernel> kernel;
   std::vector<int> release_after;       // values no later step reads
+  // Layout (see KernelContext::blocked_channels): per input, the logical
+  // channel count when the value is stored blocked, else 0; empty when no
+  // input is blocked. out_blocked: output 0 is stored blocked.
+  std::vector<int64_t> in_blocked;
+  bool out_blocked = false;
 };
 
 struct Plan {
@@ -28,6 +33,9 @@ struct Plan {
 // we lack is reported as such, not as a schema error.
 Status CheckSupported(const Graph& graph, const OpRegistry& registry);
 
+// Also chooses the layout of every value: a 4-D float32 activation flows in
+// oneDNN's channel-blocked layout between kernels that all handle it (Conv,
+// pooling, Concat, ...), so the reorders happen only at the boundaries.
 Result<Plan> BuildPlan(const Graph& graph, const OpRegistry& registry);
 
 }  // namespace citadel::engine

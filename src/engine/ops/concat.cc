@@ -1,7 +1,13 @@
 // Concat and Split: byte-level copies of [outer, axis*inner] blocks, so they
 // work for every fixed-size element type.
+//
+// Concat along channels of channel-blocked activations whose channel counts
+// are whole blocks is the same copy along the physical block axis
+// ([N, C/B, H, W, B] concatenated on axis 1), so the plan may keep such a
+// Concat (SqueezeNet's fire modules) inside a blocked region.
 #include <cstring>
 
+#include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
 #include "ops.h"
@@ -11,11 +17,26 @@ namespace {
 
 class ConcatKernel : public Kernel {
  public:
-  explicit ConcatKernel(int64_t axis) : axis_(axis) {}
+  ConcatKernel(int64_t axis, bool blockable) : axis_(axis), blockable_(blockable) {}
+
+  bool CanReadBlocked(size_t) const override { return blockable_; }
+  bool CanWriteBlocked() const override { return blockable_; }
+  bool BlockedTied() const override { return true; }
+
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* first, RequireInput(ctx, 0, "inputs"));
     const int64_t rank = static_cast<int64_t>(first->rank());
-    CITADEL_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_, rank));
+    int64_t axis = 1;  // blocked: the physical block axis
+    if (ctx.blocked_channels(0) > 0) {
+      for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+        const int64_t ch = ctx.blocked_channels(i);
+        if (ch <= 0 || ch % ActivationBlock() != 0 || !ctx.output_blocked()) {
+          return Status::Internal("Concat got mixed or partial-block layouts");
+        }
+      }
+    } else {
+      CITADEL_ASSIGN_OR_RETURN(axis, NormalizeAxis(axis_, rank));
+    }
     Shape out_shape = first->shape();
     out_shape[axis] = 0;
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
@@ -50,6 +71,7 @@ class ConcatKernel : public Kernel {
 
  private:
   int64_t axis_;
+  bool blockable_;
 };
 
 class SplitKernel : public Kernel {
@@ -112,7 +134,16 @@ void RegisterConcatOps(OpRegistry& r) {
   r.Register("", "Concat", 4, kMaxOnnxOpset, [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     if (!init.node.attrs.Has("axis")) return Status::InvalidArgument("Concat needs an axis");
     CITADEL_ASSIGN_OR_RETURN(int64_t axis, init.node.attrs.GetInt("axis", 0));
-    return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(axis));
+    // Blockable: 4-D float32 inputs concatenated on channels, each a whole
+    // number of channel blocks (so no padding ends up inside the result).
+    bool blockable = !DnnlDisabled() && (axis == 1 || axis == -3) && init.num_inputs() > 0;
+    for (size_t i = 0; blockable && i < init.num_inputs(); ++i) {
+      const ValueType* t = init.InputType(i);
+      blockable = t != nullptr && t->dtype && *t->dtype == DType::kFloat32 && t->shape &&
+                  t->shape->size() == 4 && (*t->shape)[1] > 0 &&
+                  (*t->shape)[1] % ActivationBlock() == 0;
+    }
+    return std::unique_ptr<Kernel>(std::make_unique<ConcatKernel>(axis, blockable));
   });
   r.Register("", "Split", 2, kMaxOnnxOpset, [](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
     CITADEL_ASSIGN_OR_RETURN(int64_t axis, init.node.attrs.GetInt("axis", 0));

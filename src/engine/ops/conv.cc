@@ -43,6 +43,7 @@ struct ConvPrim {
   dnnl::memory::desc src_md, dst_md, plain_src, plain_dst, scratch_md;
   dnnl::memory weights;  // packed for `conv`
   bool src_plain = true, dst_plain = true;
+  bool src_blocked = false, dst_blocked = false;  // == BlockedDesc of the logical shape
   dnnl::reorder src_reorder, dst_reorder, sum_reorder;
 };
 
@@ -71,6 +72,15 @@ class ConvKernel : public Kernel {
     }
   }
 
+  // Blocked layouts only with the 2-D fast path. The first layer (fewer
+  // input channels than a block) reads plain NCHW, so its input stays plain.
+  bool CanReadBlocked(size_t input) const override {
+    if (!fast_ || fast_w_.rank() != 4) return false;
+    if (input == 0) return fast_w_.shape()[1] * group_ >= ActivationBlock();
+    return input == kConvSumInput && has_sum_;
+  }
+  bool CanWriteBlocked() const override { return fast_ && fast_w_.rank() == 4; }
+
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "X"));
     CITADEL_ASSIGN_OR_RETURN(const Tensor* w, RequireInput(ctx, 1, "W"));
@@ -80,21 +90,46 @@ class ConvKernel : public Kernel {
     CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *w, "Conv X and W"));
     if (b != nullptr) CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *b, "Conv X and B"));
     if (sum != nullptr) CITADEL_RETURN_IF_ERROR(ExpectSameDType(*x, *sum, "Conv X and the added input"));
-    if (x->rank() < 3 || x->rank() > 5) {
-      return Status::InvalidArgument("Conv input must have rank 3 to 5, got " +
-                                     ShapeToString(x->shape()));
+    // Logical shapes of blocked inputs (the plan only blocks 4-D float32).
+    const int64_t x_ch = ctx.blocked_channels(0);
+    const int64_t sum_ch = sum != nullptr ? ctx.blocked_channels(kConvSumInput) : 0;
+    const Shape xs = x_ch > 0 ? BlockedLogicalShape(x->shape(), x_ch) : x->shape();
+    const Shape sum_shape = sum_ch > 0 ? BlockedLogicalShape(sum->shape(), sum_ch)
+                                       : (sum != nullptr ? sum->shape() : Shape{});
+    if (xs.empty() || (sum != nullptr && sum_shape.empty())) {
+      return Status::Internal("Conv got a malformed blocked input");
     }
-    CITADEL_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(x->shape(), w->shape(), b));
-    if (fast_ && x->dtype() == DType::kFloat32 && (sum == nullptr || sum->shape() == g.out_shape) &&
+    if (xs.size() < 3 || xs.size() > 5) {
+      return Status::InvalidArgument("Conv input must have rank 3 to 5, got " + ShapeToString(xs));
+    }
+    CITADEL_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(xs, w->shape(), b));
+    if (fast_ && x->dtype() == DType::kFloat32 && (sum == nullptr || sum_shape == g.out_shape) &&
         x->num_elements() > 0) {
-      std::shared_ptr<const ConvPrim> prim = GetPrim(x->shape(), g);
-      if (prim) return RunFast(ctx, *prim, *x, sum, g);
+      std::shared_ptr<const ConvPrim> prim = GetPrim(xs, g);
+      if (prim) return RunFast(ctx, *prim, *x, x_ch > 0, sum, sum_ch > 0, g);
     }
-    return DispatchFloat(x->dtype(), [&]<typename T>() -> Status {
+    // Reference path: plain copies of blocked inputs, and a blocked copy of
+    // the result when the plan wants it blocked.
+    Tensor x_plain, sum_plain;
+    if (x_ch > 0) {
+      CITADEL_ASSIGN_OR_RETURN(x_plain, BlockedToPlain(*x, x_ch, ctx.max_tensor_bytes()));
+      x = &x_plain;
+    }
+    if (sum_ch > 0) {
+      CITADEL_ASSIGN_OR_RETURN(sum_plain, BlockedToPlain(*sum, sum_ch, ctx.max_tensor_bytes()));
+      sum = &sum_plain;
+    }
+    CITADEL_RETURN_IF_ERROR(DispatchFloat(x->dtype(), [&]<typename T>() -> Status {
       Tensor* y = nullptr;
       CITADEL_RETURN_IF_ERROR(Compute<T>(ctx, *x, *w, b, g, &y));
       return ApplyPostOpsTo<T>(y, sum);
-    });
+    }));
+    if (ctx.output_blocked()) {
+      Tensor y = ctx.output(0);
+      CITADEL_ASSIGN_OR_RETURN(Tensor yb, PlainToBlocked(y, ctx.max_tensor_bytes()));
+      ctx.SetOutput(0, std::move(yb));
+    }
+    return Status::Ok();
   }
 
  private:
@@ -175,11 +210,20 @@ class ConvKernel : public Kernel {
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
     const size_t spatial = xs.size() - 2;
-    for (int64_t pe : g.pad_end) {
-      if (pe < 0) return nullptr;
-    }
     dnnl::memory::dims strides(g.p.strides.begin(), g.p.strides.end());
     dnnl::memory::dims dil(spatial), pl(g.pad.begin(), g.pad.end()), pr(g.pad_end.begin(), g.pad_end.end());
+    // A negative end pad means the last input rows/columns are never read
+    // (e.g. 1x1 stride 2 on an even size: ResNet's downsample, SqueezeNet's
+    // first layer). oneDNN wants pads >= 0; any end pad in
+    // [pad_end, pad_end + stride) gives the same output size and reads the
+    // same inputs, so 0 does when pad_end > -stride. (Before this, such
+    // convolutions fell back to the reference loop: 100x slower.)
+    for (size_t i = 0; i < spatial; ++i) {
+      if (pr[i] < 0) {
+        if (pr[i] <= -g.p.strides[i]) return nullptr;
+        pr[i] = 0;
+      }
+    }
     for (size_t i = 0; i < spatial; ++i) dil[i] = g.p.dilations[i] - 1;
     const Shape& ws = fast_w_.shape();
     dnnl::memory::dims wdims;
@@ -201,8 +245,7 @@ class ConvKernel : public Kernel {
     // picks NHWC here, whose reorders to and from NCHW cost more than the
     // convolution itself; plain src with a blocked dst falls back to the
     // slow reference implementation except for such first layers.
-    static const int64_t block =
-        dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core ? 16 : 8;
+    const int64_t block = ActivationBlock();
     auto act = [&](const Shape& s) {
       if (spatial != 2) return dnnl::memory::desc(ToDims(s), dt::f32, tag::any);
       return dnnl::memory::desc(ToDims(s), dt::f32, block == 16 ? tag::nChw16c : tag::nChw8c);
@@ -225,6 +268,10 @@ class ConvKernel : public Kernel {
     prim->plain_dst = PlainDesc(g.out_shape);
     prim->src_plain = prim->src_md == prim->plain_src;
     prim->dst_plain = prim->dst_md == prim->plain_dst;
+    if (spatial == 2) {
+      prim->src_blocked = prim->src_md == BlockedDesc(xs);
+      prim->dst_blocked = prim->dst_md == BlockedDesc(g.out_shape);
+    }
     dnnl::engine& eng = CpuEngine();
     // Pack the weights once (reusing an earlier shape's packing when equal).
     for (const auto& [shape, other] : cache_) {
@@ -248,22 +295,45 @@ class ConvKernel : public Kernel {
     return prim;
   }
 
-  Status RunFast(KernelContext& ctx, const ConvPrim& prim, const Tensor& x, const Tensor* sum,
-                 const ConvGeometry& g) const {
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, g.out_shape));
+  // x_blocked / sum_blocked: those inputs are stored blocked (their
+  // layout is then exactly the primitive's, see Create); the output is
+  // written blocked when the plan says so.
+  Status RunFast(KernelContext& ctx, const ConvPrim& prim, const Tensor& x, bool x_blocked,
+                 const Tensor* sum, bool sum_blocked, const ConvGeometry& g) const {
+    const bool y_blocked = ctx.output_blocked() && prim.dst_blocked;
+    CITADEL_ASSIGN_OR_RETURN(
+        Tensor * y, ctx.Allocate(0, DType::kFloat32,
+                                 y_blocked ? BlockedPhysicalShape(g.out_shape) : g.out_shape));
     dnnl::engine& eng = CpuEngine();
     dnnl::stream s(eng);
-    dnnl::memory user_src(prim.plain_src, eng, const_cast<float*>(x.data<float>()));
-    dnnl::memory user_dst(prim.plain_dst, eng, y->data<float>());
-    dnnl::memory src = user_src, dst = user_dst;
-    if (!prim.src_plain) {
-      src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
-      prim.src_reorder.execute(s, user_src, src);
+    dnnl::memory src, dst;
+    if (x_blocked) {
+      dnnl::memory user_src(BlockedDesc(prim.plain_src.dims()), eng, const_cast<float*>(x.data<float>()));
+      src = user_src;
+      if (!prim.src_blocked) {
+        src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
+        dnnl::reorder(user_src, src).execute(s, user_src, src);
+      }
+    } else {
+      dnnl::memory user_src(prim.plain_src, eng, const_cast<float*>(x.data<float>()));
+      src = user_src;
+      if (!prim.src_plain) {
+        src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
+        prim.src_reorder.execute(s, user_src, src);
+      }
     }
-    if (!prim.dst_plain) dst = dnnl::memory(prim.dst_md, eng, ThreadBuffer(2, prim.dst_md.get_size()));
+    dnnl::memory user_dst(y_blocked ? prim.dst_md : prim.plain_dst, eng, y->data<float>());
+    dst = user_dst;
+    if (!y_blocked && !prim.dst_plain) {
+      dst = dnnl::memory(prim.dst_md, eng, ThreadBuffer(2, prim.dst_md.get_size()));
+    }
     if (sum != nullptr) {
-      if (prim.dst_plain) {
-        std::copy_n(sum->data<float>(), sum->num_elements(), y->data<float>());
+      if (sum_blocked && prim.dst_blocked) {
+        std::copy_n(sum->data<float>(), sum->num_elements(), static_cast<float*>(dst.get_data_handle()));
+      } else if (sum_blocked || prim.dst_plain) {
+        dnnl::memory user_sum(sum_blocked ? BlockedDesc(g.out_shape) : prim.plain_dst, eng,
+                              const_cast<float*>(sum->data<float>()));
+        dnnl::reorder(user_sum, dst).execute(s, user_sum, dst);
       } else {
         dnnl::memory user_sum(prim.plain_dst, eng, const_cast<float*>(sum->data<float>()));
         prim.sum_reorder.execute(s, user_sum, dst);
@@ -282,8 +352,13 @@ class ConvKernel : public Kernel {
       args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(prim.scratch_md, eng, ThreadBuffer(0, scratch)));
     }
     prim.conv.execute(s, args);
-    if (!prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
+    if (!y_blocked && !prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
     s.wait();
+    if (ctx.output_blocked() && !y_blocked) {  // the primitive chose another layout
+      Tensor plain = ctx.output(0);
+      CITADEL_ASSIGN_OR_RETURN(Tensor yb, PlainToBlocked(plain, ctx.max_tensor_bytes()));
+      ctx.SetOutput(0, std::move(yb));
+    }
     return Status::Ok();
   }
 

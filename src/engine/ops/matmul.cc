@@ -2,7 +2,9 @@
 // removed again), leading batch dims broadcast. float32 runs on dnnl_sgemm:
 // one call when B is a single matrix (the batch folds into M), else one per
 // batch entry.
+#include <array>
 #include <type_traits>
+#include <vector>
 
 #include "../dnnl_util.h"
 #include "../kernel.h"
@@ -58,13 +60,21 @@ class MatMulKernel : public Kernel {
             }
             return Status::Ok();
           }
+          // Many small products (attention: batch x heads): one sgemm per
+          // entry, the entries spread over the threads (each sgemm then
+          // runs single-threaded inside the parallel region).
           const std::array<const Shape*, 2> shapes = {&batch_a, &batch_b};
-          bool ok = true;
-          ForEachBroadcast<2>(batch, shapes, [&](size_t i, const std::array<int64_t, 2>& o) {
-            ok &= dnnl_sgemm('N', 'N', M, N, K, 1.f, A + o[0] * M * K, K, B + o[1] * K * N, N, 0.f,
-                             Y + i * M * N, N) == dnnl_success;
-          });
-          return ok ? Status::Ok() : Status::Internal("dnnl_sgemm failed");
+          std::vector<std::array<int64_t, 2>> offs(nb);
+          ForEachBroadcast<2>(batch, shapes,
+                              [&](size_t i, const std::array<int64_t, 2>& o) { offs[i] = o; });
+          int failed = 0;
+          const int64_t entries = static_cast<int64_t>(nb);
+#pragma omp parallel for schedule(static) reduction(+ : failed) if (entries > 1)
+          for (int64_t i = 0; i < entries; ++i) {
+            failed += dnnl_sgemm('N', 'N', M, N, K, 1.f, A + offs[i][0] * M * K, K,
+                                 B + offs[i][1] * K * N, N, 0.f, Y + i * M * N, N) != dnnl_success;
+          }
+          return failed == 0 ? Status::Ok() : Status::Internal("dnnl_sgemm failed");
         }
       }
       const std::array<const Shape*, 2> shapes = {&batch_a, &batch_b};

@@ -35,6 +35,7 @@ void RegisterPadOps(OpRegistry& r);          // pad.cc: Pad Tile
 void RegisterRangeOps(OpRegistry& r);        // range.cc
 void RegisterArgMaxOps(OpRegistry& r);       // argmax.cc: ArgMax ArgMin
 void RegisterNormalizationOps(OpRegistry& r);  // normalization.cc: LayerNormalization InstanceNormalization
+void RegisterTransformerOps(OpRegistry& r);    // transformer.cc: internal fused LayerNorm, Gelu
 void RegisterGatherNDOps(OpRegistry& r);     // gather_nd.cc: GatherElements GatherND
 void RegisterScatterOps(OpRegistry& r);      // scatter.cc: Scatter ScatterElements ScatterND
 void RegisterCumSumOps(OpRegistry& r);       // cumsum.cc

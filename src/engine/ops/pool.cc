@@ -3,9 +3,19 @@
 // Like Conv, spatial dims are padded to three so one loop nest serves 1-D to
 // 3-D. Windows are clipped to the input; AveragePool's divisor counts either
 // only input cells or also the explicit padding (count_include_pad).
+//
+// Fast path: 2-D MaxPool/AveragePool on channel-blocked activations (the
+// plan keeps them blocked between Convs, see plan.cc) run as a oneDNN
+// pooling, cached per input shape. Global pooling reads blocked input
+// directly and writes plain [N, C, 1, 1]. Plain inputs use the reference
+// loops, which the tests compare the fast path against.
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 
+#include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
 #include "ops.h"
@@ -13,13 +23,32 @@
 namespace citadel::engine::ops {
 namespace {
 
+// Output geometry of one pooling call.
+struct PoolGeometry {
+  Shape out_shape;
+  std::vector<int64_t> pad, pad_end;  // begin pads; end pads as the divisor sees them
+};
+
+struct PoolPrim {
+  dnnl::pooling_forward prim;
+  dnnl::memory::desc src_md, dst_md, scratch_md;
+};
+
 class PoolKernel : public Kernel {
  public:
   PoolKernel(SpatialParams p, bool is_max, bool count_include_pad)
-      : p_(std::move(p)), is_max_(is_max), count_include_pad_(count_include_pad) {}
+      : p_(std::move(p)), is_max_(is_max), count_include_pad_(count_include_pad) {
+    fast_ = !DnnlDisabled() && p_.kernel.size() == 2;
+    for (int64_t d : p_.dilations) fast_ = fast_ && d == 1;
+  }
+
+  bool CanReadBlocked(size_t input) const override { return fast_ && input == 0; }
+  bool CanWriteBlocked() const override { return fast_; }
+  bool BlockedTied() const override { return true; }
 
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "X"));
+    if (const int64_t ch = ctx.blocked_channels(0); ch > 0) return RunBlocked(ctx, *x, ch);
     if (is_max_) {
       return DispatchNumeric(x->dtype(), [&]<typename T>() { return Compute<T>(ctx, *x); });
     }
@@ -27,32 +56,109 @@ class PoolKernel : public Kernel {
   }
 
  private:
-  template <typename T>
-  Status Compute(KernelContext& ctx, const Tensor& x) const {
-    const size_t rank = x.rank();
+  Result<PoolGeometry> Geometry(const Shape& xs) const {
+    const size_t rank = xs.size();
     const size_t spatial = p_.kernel.size();
     if (rank != spatial + 2 || spatial < 1 || spatial > 3) {
-      return Status::InvalidArgument("pool input " + ShapeToString(x.shape()) +
+      return Status::InvalidArgument("pool input " + ShapeToString(xs) +
                                      " does not match kernel_shape " + ShapeToString(p_.kernel));
     }
-    Shape in_sp(x.shape().begin() + 2, x.shape().end());
+    Shape in_sp(xs.begin() + 2, xs.end());
     Shape out_sp;
-    std::vector<int64_t> pad;
-    CITADEL_RETURN_IF_ERROR(ComputeSpatialOutput(p_, in_sp, &out_sp, &pad));
+    PoolGeometry g;
+    CITADEL_RETURN_IF_ERROR(ComputeSpatialOutput(p_, in_sp, &out_sp, &g.pad));
     // End pads as the divisor sees them: explicit pads, or what SAME implied.
-    std::vector<int64_t> pad_end(spatial, 0);
+    g.pad_end.assign(spatial, 0);
     for (size_t i = 0; i < spatial; ++i) {
       if (p_.auto_pad == "NOTSET") {
-        pad_end[i] = p_.pads[i + spatial];
+        g.pad_end[i] = p_.pads[i + spatial];
       } else if (p_.auto_pad != "VALID") {
         int64_t k_eff = (p_.kernel[i] - 1) * p_.dilations[i] + 1;
         int64_t total = std::max<int64_t>(0, (out_sp[i] - 1) * p_.strides[i] + k_eff - in_sp[i]);
-        pad_end[i] = total - pad[i];
+        g.pad_end[i] = total - g.pad[i];
       }
     }
-    Shape out_shape = {x.shape()[0], x.shape()[1]};
-    out_shape.insert(out_shape.end(), out_sp.begin(), out_sp.end());
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x.dtype(), out_shape));
+    g.out_shape = {xs[0], xs[1]};
+    g.out_shape.insert(g.out_shape.end(), out_sp.begin(), out_sp.end());
+    return g;
+  }
+
+  // A oneDNN pooling from blocked to blocked for logical input `xs`;
+  // nullptr when oneDNN cannot match the reference semantics here.
+  std::shared_ptr<const PoolPrim> GetPrim(const Shape& xs, const PoolGeometry& g) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(xs);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= 16) cache_.erase(cache_.begin());
+    std::shared_ptr<PoolPrim> prim;
+    try {
+      prim = Create(xs, g);
+    } catch (const dnnl::error&) {
+      prim = nullptr;
+    }
+    cache_[xs] = prim;
+    return prim;
+  }
+
+  std::shared_ptr<PoolPrim> Create(const Shape& xs, const PoolGeometry& g) const {
+    dnnl::memory::dims strides(p_.strides.begin(), p_.strides.end());
+    dnnl::memory::dims kernel(p_.kernel.begin(), p_.kernel.end());
+    dnnl::memory::dims pl(g.pad.begin(), g.pad.end()), pr(2);
+    for (size_t i = 0; i < 2; ++i) {
+      // The end padding the output size needs; oneDNN counts it in the
+      // include-pad divisor, the reference only up to the declared end pad.
+      pr[i] = (g.out_shape[i + 2] - 1) * p_.strides[i] + p_.kernel[i] - xs[i + 2] - g.pad[i];
+      if (pr[i] < 0) return nullptr;
+      if (!is_max_ && count_include_pad_ && pr[i] > g.pad_end[i]) return nullptr;
+    }
+    const auto alg = is_max_ ? dnnl::algorithm::pooling_max
+                     : count_include_pad_ ? dnnl::algorithm::pooling_avg_include_padding
+                                          : dnnl::algorithm::pooling_avg_exclude_padding;
+    auto d = dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg, BlockedDesc(xs),
+                                         BlockedDesc(g.out_shape), strides, kernel, pl, pr);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    auto pd = dnnl::pooling_forward::primitive_desc(d, attr, CpuEngine());
+    auto prim = std::make_shared<PoolPrim>();
+    prim->prim = dnnl::pooling_forward(pd);
+    prim->src_md = pd.src_desc();
+    prim->dst_md = pd.dst_desc();
+    prim->scratch_md = pd.scratchpad_desc();
+    return prim;
+  }
+
+  Status RunBlocked(KernelContext& ctx, const Tensor& x, int64_t channels) const {
+    const Shape xs = BlockedLogicalShape(x.shape(), channels);
+    if (xs.empty() || x.dtype() != DType::kFloat32) {
+      return Status::Internal("pool got a malformed blocked input");
+    }
+    CITADEL_ASSIGN_OR_RETURN(PoolGeometry g, Geometry(xs));
+    std::shared_ptr<const PoolPrim> prim = x.num_elements() > 0 ? GetPrim(xs, g) : nullptr;
+    if (!prim) {  // reference on a plain copy
+      CITADEL_ASSIGN_OR_RETURN(Tensor plain, BlockedToPlain(x, channels, ctx.max_tensor_bytes()));
+      CITADEL_RETURN_IF_ERROR(Compute<float>(ctx, plain));
+      Tensor y = ctx.output(0);
+      CITADEL_ASSIGN_OR_RETURN(Tensor yb, PlainToBlocked(y, ctx.max_tensor_bytes()));
+      ctx.SetOutput(0, std::move(yb));
+      return Status::Ok();
+    }
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, BlockedPhysicalShape(g.out_shape)));
+    dnnl::engine& eng = CpuEngine();
+    dnnl::memory src(prim->src_md, eng, const_cast<uint8_t*>(x.raw_data()));
+    dnnl::memory dst(prim->dst_md, eng, y->raw_data());
+    ExecuteWithScratchpad(prim->prim, prim->scratch_md, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Compute(KernelContext& ctx, const Tensor& x) const {
+    const size_t spatial = p_.kernel.size();
+    CITADEL_ASSIGN_OR_RETURN(PoolGeometry geo, Geometry(x.shape()));
+    Shape in_sp(x.shape().begin() + 2, x.shape().end());
+    Shape out_sp(geo.out_shape.begin() + 2, geo.out_shape.end());
+    const std::vector<int64_t>& pad = geo.pad;
+    const std::vector<int64_t>& pad_end = geo.pad_end;
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x.dtype(), geo.out_shape));
 
     auto to3 = [&](const std::vector<int64_t>& v, int64_t fill) {
       std::vector<int64_t> r(3 - spatial, fill);
@@ -117,14 +223,21 @@ class PoolKernel : public Kernel {
   SpatialParams p_;
   bool is_max_;
   bool count_include_pad_;
+  bool fast_ = false;
+  mutable std::mutex mu_;
+  mutable std::map<Shape, std::shared_ptr<const PoolPrim>> cache_;
 };
 
 // Global pooling: one value per (n, c) plane.
 class GlobalPoolKernel : public Kernel {
  public:
-  explicit GlobalPoolKernel(bool is_max) : is_max_(is_max) {}
+  explicit GlobalPoolKernel(bool is_max) : is_max_(is_max), fast_(!DnnlDisabled()) {}
+
+  bool CanReadBlocked(size_t input) const override { return fast_ && input == 0; }
+
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "X"));
+    if (const int64_t ch = ctx.blocked_channels(0); ch > 0) return RunBlocked(ctx, *x, ch);
     if (x->rank() < 3) {
       return Status::InvalidArgument("global pool input must have rank >= 3, got " +
                                      ShapeToString(x->shape()));
@@ -154,7 +267,45 @@ class GlobalPoolKernel : public Kernel {
   }
 
  private:
+  // Blocked [N, CB, H, W, B] -> plain [N, C, 1, 1]: the B lanes of a
+  // channel block are contiguous, so each block reduces with unit-stride
+  // vector loads.
+  Status RunBlocked(KernelContext& ctx, const Tensor& x, int64_t channels) const {
+    const Shape xs = BlockedLogicalShape(x.shape(), channels);
+    if (xs.empty() || x.dtype() != DType::kFloat32) {
+      return Status::Internal("global pool got a malformed blocked input");
+    }
+    const int64_t N = xs[0], C = xs[1], plane = xs[2] * xs[3];
+    const int64_t B = x.shape()[4], CB = x.shape()[1];
+    if (plane == 0 && N * C > 0) return Status::InvalidArgument("global pool over an empty spatial extent");
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, {N, C, 1, 1}));
+    const float* X = x.data<float>();
+    float* Y = y->data<float>();
+    const bool is_max = is_max_;
+#pragma omp parallel for collapse(2) if (N * CB * plane > 65536)
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t cb = 0; cb < CB; ++cb) {
+        const float* p = X + (n * CB + cb) * plane * B;
+        float acc[16];
+        for (int64_t l = 0; l < B; ++l) acc[l] = is_max ? p[l] : 0.f;
+        for (int64_t i = 0; i < plane; ++i) {
+          const float* q = p + i * B;
+          if (is_max) {
+            for (int64_t l = 0; l < B; ++l) acc[l] = std::max(acc[l], q[l]);
+          } else {
+            for (int64_t l = 0; l < B; ++l) acc[l] += q[l];
+          }
+        }
+        for (int64_t l = 0; l < B && cb * B + l < C; ++l) {
+          Y[n * C + cb * B + l] = is_max ? acc[l] : acc[l] / static_cast<float>(plane);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
   bool is_max_;
+  bool fast_;
 };
 
 KernelFactory Pool(bool is_max) {

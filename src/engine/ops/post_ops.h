@@ -33,6 +33,9 @@ struct PostOp {
   float alpha = 0, beta = 0;
 };
 
+// Domain of the internal ops the optimiser creates (transformer.cc).
+inline constexpr const char* kCitadelDomain = "ai.citadel";
+
 inline constexpr const char* kPostKindsAttr = "_citadel_post_kinds";
 inline constexpr const char* kPostParamsAttr = "_citadel_post_params";
 inline constexpr size_t kConvSumInput = 3;

@@ -26,6 +26,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterRangeOps(r);
   RegisterArgMaxOps(r);
   RegisterNormalizationOps(r);
+  RegisterTransformerOps(r);
   RegisterGatherNDOps(r);
   RegisterScatterOps(r);
   RegisterCumSumOps(r);

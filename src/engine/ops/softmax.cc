@@ -4,8 +4,12 @@
 // op runs over everything from `axis` on; from 13 it runs along the single
 // dimension `axis` (default -1). Both reduce to the same loop over
 // [outer, n, inner].
+//
+// Fast path (float32 Softmax over contiguous trailing elements, inner == 1,
+// e.g. attention scores): a oneDNN softmax on [outer, n], cached per shape.
 #include <cmath>
 
+#include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
 #include "ops.h"
@@ -15,7 +19,8 @@ namespace {
 
 class SoftmaxKernel : public Kernel {
  public:
-  SoftmaxKernel(int64_t axis, bool coerce_2d, bool log) : axis_(axis), coerce_2d_(coerce_2d), log_(log) {}
+  SoftmaxKernel(int64_t axis, bool coerce_2d, bool log)
+      : axis_(axis), coerce_2d_(coerce_2d), log_(log), fast_(!DnnlDisabled() && !log) {}
 
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "input"));
@@ -28,6 +33,25 @@ class SoftmaxKernel : public Kernel {
       if (i < axis) outer *= d;
       else if (i == axis || coerce_2d_) n *= d;
       else inner *= d;
+    }
+    if (fast_ && inner == 1 && x->dtype() == DType::kFloat32 && outer > 0 && n > 0) {
+      auto prim = cache_.Get({outer, n}, [&] {
+        dnnl::memory::desc md({outer, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+        auto d = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, md, 1);
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        auto pd = dnnl::softmax_forward::primitive_desc(d, attr, CpuEngine());
+        return std::make_shared<const Prim>(Prim{dnnl::softmax_forward(pd), pd.scratchpad_desc()});
+      });
+      if (prim) {
+        CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x->dtype(), x->shape()));
+        dnnl::memory::desc md({outer, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+        dnnl::engine& eng = CpuEngine();
+        ExecuteWithScratchpad(prim->prim, prim->scratch_md,
+                              {{DNNL_ARG_SRC, dnnl::memory(md, eng, const_cast<float*>(x->data<float>()))},
+                               {DNNL_ARG_DST, dnnl::memory(md, eng, y->data<float>())}});
+        return Status::Ok();
+      }
     }
     return DispatchFloat(x->dtype(), [&]<typename T>() -> Status {
       CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x->dtype(), x->shape()));
@@ -59,9 +83,15 @@ class SoftmaxKernel : public Kernel {
   }
 
  private:
+  struct Prim {
+    dnnl::primitive prim;
+    dnnl::memory::desc scratch_md;
+  };
   int64_t axis_;
   bool coerce_2d_;
   bool log_;
+  bool fast_;
+  ShapeCache<Prim> cache_;
 };
 
 KernelFactory Softmax(bool log) {

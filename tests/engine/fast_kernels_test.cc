@@ -393,6 +393,23 @@ TEST(FastTransformer, FusedLayerNormGeluAttentionMatchReference) {
   }
 }
 
+// Row-wise Transpose (contiguous rows, strided rows, large enough to run
+// in parallel) against the element-at-a-time reference.
+TEST(FastTranspose, PermutationsMatchReference) {
+  const std::vector<std::vector<int64_t>> perms = {{0, 2, 1, 3}, {0, 2, 3, 1}, {3, 1, 0, 2}, {1, 0}};
+  for (const auto& perm : perms) {
+    SCOPED_TRACE(ShapeToString(perm));
+    const Shape in = perm.size() == 2 ? Shape{300, 170} : Shape{2, 33, 12, 17};
+    Shape out(in.size());
+    for (size_t i = 0; i < in.size(); ++i) out[i] = in[perm[i]];
+    Builder b;
+    b.Input("x", in);
+    Builder::Ints(b.Node("Transpose", {"x"}, {"y"}), "perm", perm);
+    b.Output("y", out);
+    ExpectFastMatchesReference(b, {{"x", Random(in, b.rng())}});
+  }
+}
+
 TEST(FastConv, ConcurrentRunsAgree) {
   Builder b;
   b.Input("x", {2, 16, 12, 12});

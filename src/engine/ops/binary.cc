@@ -144,6 +144,8 @@ bool FastFloatBinary(BinOp op, const Tensor& a, const Tensor& b, const Shape& ou
   for (size_t j = q; j < rank; ++j) inner *= out_shape[j];
   const int64_t total = static_cast<int64_t>(out->num_elements());
   if (total == 0) return true;
+  // A scalar: rows of the last dim, all with the one value.
+  if (mid == 1 && rank > 0) inner = out_shape.back();
   const int64_t rows = total / inner;  // (outer, mid) pairs
   const float* F = (a_full ? a : b).data<float>();
   const float* O = other.data<float>();
@@ -182,7 +184,12 @@ bool FastFloatBinary(BinOp op, const Tensor& a, const Tensor& b, const Shape& ou
       }
     }
   };
-  auto run = [&](auto f) { inner == 1 ? apply_rows(f) : apply(f); };
+  // Same shapes: one long row, split over the threads.
+  auto apply_flat = [&](auto f) {
+#pragma omp parallel for schedule(static) if (total >= (1 << 16))
+    for (int64_t i = 0; i < total; ++i) Y[i] = a_full ? f(F[i], O[i]) : f(O[i], F[i]);
+  };
+  auto run = [&](auto f) { mid == total ? apply_flat(f) : inner == 1 ? apply_rows(f) : apply(f); };
   switch (op) {
     case BinOp::kAdd: run([](float x, float y) { return x + y; }); break;
     case BinOp::kSub: run([](float x, float y) { return x - y; }); break;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -243,6 +244,10 @@ int RunBench(const BenchArgs& a) {
   j["min_ms"] = Percentile(ms, 0.0);
   j["mean_ms"] = sum / static_cast<double>(ms.size());
   j["peak_rss_mb"] = PeakRssMb();
+  // What libgomp was started with (the binary sets PASSIVE when unset; see
+  // src/cli/openmp_env.cc).
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  j["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "";
   if (a.profile) {
     // Separate runs, so the clock reads per node do not touch the timings
     // above. Times are per Run, averaged over the profiled runs.

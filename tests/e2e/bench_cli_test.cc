@@ -1,0 +1,82 @@
+// `citadel bench` through the real binary: one JSON object on stdout, the
+// OpenMP wait policy the process re-executed itself with (libgomp reads it
+// only at load, see src/cli/openmp_env.cc), and --profile's per-op table.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace citadel {
+namespace {
+
+const std::string kCli = CITADEL_CLI_PATH;
+const std::string kModel = std::string(CITADEL_SOURCE_DIR) + "/models/xray_cnn.onnx";
+
+// Runs `command` and returns its stdout parsed as JSON (null when the exit
+// code is not 0 or the output is not exactly one JSON value).
+nlohmann::json RunJson(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return nullptr;
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return nullptr;
+  return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+}
+
+const std::string kBench = " bench " + kModel + " --threads 2 --warmup 0 --iters 2 --json";
+
+TEST(BenchCli, SetsPassiveWaitPolicyWhenTheUserDidNot) {
+  auto j = RunJson("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u CITADEL_NO_REEXEC " + kCli + kBench);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["omp_wait_policy"], "PASSIVE");
+  EXPECT_GT(j["median_ms"].get<double>(), 0.0);
+}
+
+TEST(BenchCli, KeepsTheUsersWaitPolicyAndTheEscapeHatch) {
+  auto active = RunJson("env OMP_WAIT_POLICY=ACTIVE " + kCli + kBench);
+  ASSERT_TRUE(active.is_object());
+  EXPECT_EQ(active["omp_wait_policy"], "ACTIVE");
+  // GOMP_SPINCOUNT set: the user tuned libgomp, no re-exec, nothing added.
+  auto spin = RunJson("env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 " + kCli + kBench);
+  ASSERT_TRUE(spin.is_object());
+  EXPECT_EQ(spin["omp_wait_policy"], "");
+  auto hatch = RunJson("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT CITADEL_NO_REEXEC=1 " + kCli + kBench);
+  ASSERT_TRUE(hatch.is_object());
+  EXPECT_EQ(hatch["omp_wait_policy"], "");
+}
+
+TEST(BenchCli, ProfileReportsEveryNodeByOpType) {
+  auto j = RunJson(kCli + kBench + " --profile");
+  ASSERT_TRUE(j.is_object());
+  const auto& p = j["profile"];
+  ASSERT_TRUE(p.is_object());
+  EXPECT_EQ(p["runs"], 2);
+  // Per op type: at least one node each, non-negative times, and the
+  // percentages sum to 100.
+  double pct = 0;
+  bool has_conv = false;
+  for (const auto& op : p["by_op"]) {
+    EXPECT_GE(op["ms"].get<double>(), 0.0);
+    EXPECT_GE(op["nodes"].get<int>(), 1);
+    pct += op["pct"].get<double>();
+    has_conv |= op["op"] == "Conv";
+  }
+  EXPECT_TRUE(has_conv);
+  EXPECT_NEAR(pct, 100.0, 1e-6);
+  ASSERT_FALSE(p["top_nodes"].empty());
+  // Sorted slowest first.
+  double prev = p["top_nodes"][0]["ms"].get<double>();
+  for (const auto& n : p["top_nodes"]) {
+    EXPECT_LE(n["ms"].get<double>(), prev);
+    prev = n["ms"].get<double>();
+  }
+}
+
+}  // namespace
+}  // namespace citadel

@@ -18,6 +18,7 @@
 #include "citadel/crypto.h"
 #include "citadel/conformance.h"
 #include "citadel/engine.h"
+#include "citadel/inspect.h"
 #include "citadel/log.h"
 #include "citadel/npy.h"
 #include "citadel/owner_key.h"
@@ -366,6 +367,14 @@ int Main(int argc, char** argv) {
   run->add_option("--input", run_inputs, "NAME=FILE.npy (repeatable)");
   run->add_option("--output-dir", run_out, "Where to write OUTPUT_NAME.npy files")->default_val(".");
   run->add_option("--threads", run_threads, "Intra-op threads (0 = all cores)")->default_val(0);
+
+  // inspect (local, no server): what a model needs and whether it can run
+  auto* inspect = app.add_subcommand(
+      "inspect", "Describe an ONNX model (inputs, outputs, opsets, ops) and whether every op is supported");
+  std::string inspect_model;
+  bool inspect_json = false;
+  inspect->add_option("model", inspect_model, "MODEL.onnx")->required()->check(CLI::ExistingFile);
+  inspect->add_flag("--json", inspect_json, "One JSON object on stdout instead of text");
 
   // bench (local latency, one JSON object on stdout; see docs/performance.md)
   auto* bench = app.add_subcommand("bench", "Time an ONNX model locally (JSON on stdout)");
@@ -773,6 +782,17 @@ int Main(int argc, char** argv) {
     if (!outputs.ok()) return Fail(outputs.status());
     Status st = WriteOutputs(*outputs, run_out);
     return st.ok() ? 0 : Fail(st);
+  }
+  if (*inspect) {
+    // Exit 0 only when the model would load; 1 lists what is missing.
+    LoadOptions load;
+    load.external_data_dir = std::filesystem::absolute(inspect_model).parent_path().string();
+    auto bytes = ReadFileBytes(inspect_model, load.max_model_bytes);
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto info = InspectModel(*bytes, load);
+    if (!info.ok()) return Fail(info.status());
+    std::cout << (inspect_json ? InspectionToJson(*info) : InspectionToText(*info));
+    return info->supported() ? 0 : 1;
   }
   if (*conf) {
     return RunConformance(conf_data, conf_filter, conf_json, conf_verbose);

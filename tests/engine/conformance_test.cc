@@ -209,6 +209,11 @@ TEST(Conformance, OneHot) { ExpectSuite("^test_onehot", {}, 4); }
 TEST(Conformance, Hardmax) { ExpectSuite("^test_hardmax", {}, 7); }
 TEST(Conformance, Einsum) { ExpectSuite("^test_einsum", {}, 5); }
 TEST(Conformance, Losses) { ExpectSuite("^test_(nllloss|sce)_", {}, 104); }
+TEST(Conformance, Quantized) {
+  ExpectSuite("^test_(quantizelinear|dequantizelinear|dynamicquantizelinear|matmulinteger|"
+              "qlinearmatmul|qlinearconv|(basic_)?convinteger)",
+              {}, 17);
+}
 TEST(Conformance, Resize) {
   // Two align_corners downsampling cases are known reference-data
   // disagreements (see conformance_runner_test.cc); everything else passes.

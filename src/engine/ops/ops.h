@@ -50,6 +50,9 @@ void RegisterOneHotOps(OpRegistry& r);       // onehot.cc
 void RegisterHardmaxOps(OpRegistry& r);      // onehot.cc
 void RegisterEinsumOps(OpRegistry& r);       // einsum.cc
 void RegisterLossOps(OpRegistry& r);         // loss.cc: NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss
+void RegisterQuantizeLinearOps(OpRegistry& r);  // quantize_linear.cc: QuantizeLinear DequantizeLinear DynamicQuantizeLinear
+void RegisterMatMulIntegerOps(OpRegistry& r);  // matmul_integer.cc: MatMulInteger QLinearMatMul
+void RegisterConvIntegerOps(OpRegistry& r);    // conv_integer.cc: ConvInteger QLinearConv
 // legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
 // BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
 // called after the modern ones are registered.

@@ -41,6 +41,9 @@ void RegisterAll(OpRegistry& r) {
   RegisterHardmaxOps(r);
   RegisterEinsumOps(r);
   RegisterLossOps(r);
+  RegisterQuantizeLinearOps(r);
+  RegisterMatMulIntegerOps(r);
+  RegisterConvIntegerOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

@@ -40,6 +40,8 @@ struct BenchArgs {
 int RunBench(const BenchArgs& args);
 // Sets OMP_WAIT_POLICY=PASSIVE and re-execs when unset (src/cli/openmp_env.cc).
 void EnsureOpenMpWaitPolicy(char** argv);
+// Keeps large freed blocks in the heap (src/cli/openmp_env.cc).
+void TuneAllocatorForInference();
 
 namespace {
 
@@ -805,5 +807,6 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   citadel::EnsureOpenMpWaitPolicy(argv);  // may re-exec once (src/cli/openmp_env.cc)
+  citadel::TuneAllocatorForInference();
   return citadel::Main(argc, argv);
 }

@@ -15,11 +15,24 @@
 // itself (same binary, same argv) once; the variable is then set and the
 // second start goes straight on. Users who want spinning (a dedicated
 // machine) set OMP_WAIT_POLICY=ACTIVE or GOMP_SPINCOUNT themselves.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 namespace citadel {
+
+// The engine allocates and frees every intermediate activation on each Run
+// (megabytes each). glibc serves such sizes with mmap and unmaps them on
+// free (or trims the heap top), so every Run page-faulted its activations
+// in again: about 10% of an EfficientNet-B0 run under perf. Keeping them
+// in the heap (mmap threshold at glibc's maximum, trimming only past
+// 256 MiB free) makes later Runs reuse warm pages. Peak RSS is unchanged;
+// memory freed after a peak is returned less eagerly.
+void TuneAllocatorForInference() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 void EnsureOpenMpWaitPolicy(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;

@@ -9,6 +9,7 @@
 
 #include "citadel/channel.h"
 #include "citadel/crypto.h"
+#include "citadel/key_release.h"
 #include "citadel/npy.h"
 #include "citadel/protocol.h"
 #include "fuzz_signer.h"
@@ -110,6 +111,23 @@ int main(int argc, char** argv) {
   Write("codec", "hex.txt", "00ff10aBcD");
   Write("codec", "b64.txt", "aGVsbG8gd29ybGQ=");
   Write("codec", "b64_nopad.txt", "YQ==");
+  // Key release: a genuine request (sim evidence over its key) and a
+  // genuine broker answer to it.
+  {
+    const std::string dir = (fs::temp_directory_path() / "citadel-seeds-broker").string();
+    fs::remove_all(dir);
+    auto broker = citadel::KeyBroker::Open(dir);
+    auto request = citadel::BeginKeyRelease(*s.platform);
+    if (broker.ok() && request.ok()) {
+      Write("key_release", "request.json", request->ToJson().dump());
+      citadel::Policy any;
+      any.allow_simulation = true;
+      any.accept_any_measurement = true;
+      auto answer = (*broker)->Release(request->ToJson(), any);
+      if (answer.ok()) Write("key_release", "answer.json", answer->dump());
+    }
+    fs::remove_all(dir);
+  }
   std::printf("seeds written under %s\n", g_root.c_str());
   return 0;
 }

@@ -6,6 +6,9 @@
 #   FUZZ_SECONDS=30           seconds per target
 #   FUZZ_TARGETS="npy codec"  only these targets (names without _fuzzer)
 #   CITADEL_FUZZ_BUILD_DIR    build tree (default build-fuzz)
+#   FUZZ_SKIP_CONFIGURE=1     use the tree as configured (scripts/sanitize.sh
+#                             builds tests and fuzzers in one ASan+UBSan tree)
+#   FUZZ_JOBS                 fuzzers run at once (default: nproc)
 #   FUZZ_OUT                  logs, new corpus entries and crash inputs
 #                             (default $CITADEL_FUZZ_BUILD_DIR/smoke)
 set -euo pipefail
@@ -26,9 +29,11 @@ if ! command -v "${FUZZ_CXX:-clang++}" >/dev/null || ! dpkg-query -W -f='${Statu
 fi
 
 start=$(date +%s)
-echo "== fuzz smoke: configuring and building ($build_dir, clang, ASan+UBSan)"
-CC="${FUZZ_CC:-clang}" CXX="${FUZZ_CXX:-clang++}" cmake -S . -B "$build_dir" -DCITADEL_FUZZ=ON \
-  -DCITADEL_BUILD_TESTS=OFF -DCITADEL_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+if [[ "${FUZZ_SKIP_CONFIGURE:-0}" != 1 ]]; then
+  echo "== fuzz smoke: configuring and building ($build_dir, clang, ASan+UBSan)"
+  CC="${FUZZ_CC:-clang}" CXX="${FUZZ_CXX:-clang++}" cmake -S . -B "$build_dir" -DCITADEL_FUZZ=ON \
+    -DCITADEL_BUILD_TESTS=OFF -DCITADEL_PYTHON=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
 cmake --build "$build_dir" -j"$(nproc)" --target citadel_fuzzers
 echo "== fuzz smoke: build took $(( $(date +%s) - start )) s"
 
@@ -49,7 +54,7 @@ seeds_for() {
   case "$t" in
     onnx_model) echo "$out/seeds/models_onnx" ;;
     npy) echo "fuzz/corpus/npy $out/seeds/models_npy" ;;
-    snp_report) [ -n "$a" ] && echo "$a/sev-snp" ;;
+    snp_report) echo "fuzz/corpus/snp_report${a:+ $a/sev-snp}" ;;
     intel_quote|collateral) [ -n "$a" ] && echo "$a/sgx-dcap $a/tdx" ;;
     nvidia_report) [ -n "$a" ] && echo "$a/nvidia-gpu" ;;
     cert_bundle) [ -n "$a" ] && echo "$a/roots" ;;
@@ -60,19 +65,20 @@ seeds_for() {
 }
 dict_for() {
   case "$1" in
-    config|infer_request|receipt|audit_log|evidence_bundle|collateral) echo "-dict=fuzz/json.dict" ;;
+    config|infer_request|receipt|audit_log|evidence_bundle|collateral|key_release) echo "-dict=fuzz/json.dict" ;;
   esac
 }
 
 all="npy sim_evidence config infer_request receipt audit_log onnx_model codec
-     snp_report intel_quote cert_bundle collateral nvidia_report evidence_bundle"
+     snp_report intel_quote cert_bundle collateral nvidia_report evidence_bundle key_release"
 targets="${FUZZ_TARGETS:-$all}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-failed=()
-printf '%-16s %6s %10s %8s %s\n' target seconds execs corpus result
-for t in $targets; do
-  bin="$build_dir/fuzz/${t}_fuzzer"
+# One fuzzer per core at a time (FUZZ_JOBS); each writes its own log and
+# exit status, the table is printed in target order once all have finished.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+run_one() {
+  local t="$1" bin="$build_dir/fuzz/${1}_fuzzer" rc
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
   # The first corpus directory receives new inputs; the seed dirs stay read-only.
   # shellcheck disable=SC2046
@@ -82,9 +88,22 @@ for t in $targets; do
     >"$out/$t.log" 2>&1
   rc=$?
   set -e
+  echo "$rc" >"$out/$t.rc"
+}
+running=0
+for t in $targets; do
+  run_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+failed=()
+printf '%-16s %6s %10s %8s %s\n' target seconds execs corpus result
+for t in $targets; do
+  rc=$(cat "$out/$t.rc" 2>/dev/null || echo "?")
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log" | tail -1)
   corpus=$(find "$out/corpus/$t" -type f | wc -l)
-  if [ "$rc" -eq 0 ]; then result=ok; else result="FAILED (rc $rc, log $out/$t.log)"; failed+=("$t"); fi
+  if [ "$rc" = 0 ]; then result=ok; else result="FAILED (rc $rc, log $out/$t.log)"; failed+=("$t"); fi
   printf '%-16s %6s %10s %8s %s\n' "$t" "$seconds" "${execs:-?}" "$corpus" "$result"
 done
 echo "== fuzz smoke: total $(( $(date +%s) - start )) s"

@@ -15,6 +15,7 @@
 #define CITADEL_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,11 +33,13 @@ namespace citadel {
 //              "max_tensor_elements": N, "max_tensor_bytes": N,
 //              "max_model_memory_bytes": N, "max_concurrent_requests": N,
 //              "max_connections": N, "request_timeout_seconds": N,
-//              "idle_timeout_seconds": N},
+//              "idle_timeout_seconds": N, "body_timeout_seconds": N},
 //   "threads": N,
 //   "owners":   [{"name": "acme", "public_key": "<base64 SPKI DER>"}],
 //   "users":    [{"name": "clinic-a", "token_sha256": "<hex SHA-256 of the token>"}],
-//   "auditors": [{"name": "dpo", "token_sha256": "<hex>"}]
+//   "auditors": [{"name": "dpo", "token_sha256": "<hex>"}],
+//   "key_release": {"broker": "http://HOST:PORT",
+//                   "broker_public_key": "<base64 SPKI DER>"}
 // }
 // With no owners, uploads need no signature; with no users, inference needs
 // no token; with no auditors, the audit log is readable by anyone. Each
@@ -69,7 +72,18 @@ struct ServerConfig {
   size_t max_connections = 64;
   int request_timeout_seconds = 60;  // socket read/write inactivity
   int idle_timeout_seconds = 10;     // keep-alive connection idle time
+  // Whole request body, however slowly it trickles in: a client that sends a
+  // byte just before every request_timeout_seconds would otherwise hold a
+  // worker for as long as it likes (slowloris). 408 beyond it.
+  int body_timeout_seconds = 300;
   int threads = 0;  // engine intra-op threads, 0 = all cores
+  // Attested key release (docs/key-release.md): when set, every sealing key
+  // derives from a root that this broker releases after checking the
+  // server's evidence against its policy; the broker's key is pinned here
+  // (and so covered by the measurement where the config is measured). TDX
+  // has no hardware sealing key and cannot start without it.
+  std::string key_broker_url;  // "http://host:port"
+  Bytes key_broker_public_key;  // SPKI DER
   std::vector<Principal> owners;
   std::vector<Principal> users;
   std::vector<Principal> auditors;
@@ -84,6 +98,11 @@ struct ServerOptions {
   std::string platform = "sim";
   std::string config_path;      // "" = defaults (measured as empty config)
   std::string binary_path;      // "" = /proc/self/exe (what the measurement covers)
+  // Tests only: the PlatformOptions to start from (a fake tree's root, a
+  // fake /dev/sev-guest, the configfs-tsm hook), so that the real backends
+  // run against test hardware. name, state_dir, binary_path and
+  // config_bytes still come from the fields above. Never set in production.
+  std::optional<PlatformOptions> platform_for_tests;
 };
 
 class Server {

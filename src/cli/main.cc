@@ -20,6 +20,7 @@
 #include "citadel/engine.h"
 #include "citadel/inspect.h"
 #include "citadel/log.h"
+#include "key_broker.h"
 #include "citadel/npy.h"
 #include "citadel/owner_key.h"
 #include "citadel/package.h"
@@ -463,8 +464,13 @@ int Main(int argc, char** argv) {
   AddConnectOptions(install, &install_args);
   install->add_option("package", install_file, "MODEL.citadel")->required()->check(CLI::ExistingFile);
 
+  KeyBrokerArgs broker_args;
+  auto* key_broker = AddKeyBrokerCommand(app, &broker_args);
+
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(quiet ? LogLevel::kWarning : LogLevel::kInfo);
+
+  if (*key_broker) return RunKeyBroker(broker_args);
 
   if (*serve) {
     size_t colon = listen.rfind(':');

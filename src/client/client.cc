@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <mutex>
+#include <optional>
 
 #include "citadel/channel.h"
 #include "citadel/crypto.h"
@@ -280,9 +281,34 @@ class ClientImpl : public Client {
     return outputs;
   }
 
+  // Refuses a body larger than the server's published limit before a byte of
+  // it is sent: the server would answer 413 from the headers, but httplib
+  // writes the whole body before reading, so the user would only see the
+  // connection drop. The limits come from GET /v2 (once); a server that does
+  // not publish them is left to enforce its own.
+  Status CheckBodyFitsServerLimits(const std::string& method, size_t bytes) {
+    const char* key = method == "PUT" ? "max_upload_bytes" : "max_request_bytes";
+    std::optional<uint64_t> limit;
+    {
+      std::lock_guard lock(limits_mu_);
+      if (!limits_) {
+        auto meta = Call("GET", "/v2", "");
+        if (!meta.ok()) return Status::Ok();  // the real request will report the problem
+        limits_ = meta->contains("limits") && (*meta)["limits"].is_object() ? (*meta)["limits"] : json::object();
+      }
+      if (limits_->contains(key) && (*limits_)[key].is_number_unsigned()) limit = (*limits_)[key].get<uint64_t>();
+    }
+    if (limit && bytes > *limit) {
+      return Status::ResourceExhausted("request body of " + std::to_string(bytes) + " bytes exceeds the server's limits." +
+                                       key + " (" + std::to_string(*limit) + "); not sent");
+    }
+    return Status::Ok();
+  }
+
   Result<json> Call(const std::string& method, const std::string& path, std::string_view body,
                     const char* content_type = "application/json", httplib::Headers headers = {},
                     const std::function<void(size_t, size_t)>& progress = nullptr) {
+    if (!body.empty()) CITADEL_RETURN_IF_ERROR(CheckBodyFitsServerLimits(method, body.size()));
     std::lock_guard lock(mu_);
     if (!options_.token.empty()) headers.emplace("Authorization", "Bearer " + options_.token);
     httplib::Result res(nullptr, httplib::Error::Unknown);
@@ -320,6 +346,8 @@ class ClientImpl : public Client {
     return j;
   }
 
+  std::mutex limits_mu_;
+  std::optional<json> limits_;  // the server's "limits" from GET /v2
   ParsedUrl url_;
   ClientOptions options_;
   std::shared_ptr<AttestedTlsVerifier> verifier_;

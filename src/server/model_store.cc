@@ -8,6 +8,8 @@
 
 #include "citadel/byte_reader.h"
 #include "citadel/crypto.h"
+#include "citadel/files.h"
+#include "citadel/log.h"
 #include "citadel/protocol.h"
 
 namespace citadel {
@@ -61,6 +63,15 @@ Result<std::unique_ptr<ModelStore>> ModelStore::Open(const std::string& state_di
   fs::create_directories(fs::path(state_dir) / "models", ec);
   if (ec) return Status::Internal("cannot create " + state_dir + "/models: " + ec.message());
   fs::permissions(fs::path(state_dir) / "models", fs::perms::owner_all, fs::perm_options::replace, ec);
+  // A kill between a temporary file's creation and its rename leaves it on
+  // disk. Nothing ever reads one, but it holds sealed bytes and disk space:
+  // remove them (the caller holds the state-directory lock, so no writer is
+  // active).
+  const size_t leftovers = RemoveAtomicWriteLeftovers((fs::path(state_dir) / "models").string()) +
+                           RemoveAtomicWriteLeftovers(state_dir);
+  if (leftovers > 0) {
+    LogInfo("removed " + std::to_string(leftovers) + " unfinished write(s) left by an interrupted earlier run");
+  }
   std::unique_ptr<ModelStore> store(new ModelStore(state_dir, std::move(key)));
   CITADEL_RETURN_IF_ERROR(store->LoadVersions());
   return store;

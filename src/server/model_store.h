@@ -42,6 +42,8 @@ struct LoadedModelFile {
 class ModelStore {
  public:
   // `key` is the 32-byte store key (derived from the platform sealing key).
+  // The caller must hold the state directory's lock (DirectoryLock): Open
+  // removes the temporary files of writes that an earlier run left unfinished.
   static Result<std::unique_ptr<ModelStore>> Open(const std::string& state_dir, SecretBytes key);
 
   Status Save(const StoredModelHeader& header, ByteSpan onnx);

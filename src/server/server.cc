@@ -9,10 +9,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "citadel/bytes.h"
+#include "citadel/files.h"
+#include "citadel/key_release.h"
 #include "citadel/channel.h"
 #include "citadel/crypto.h"
 #include "citadel/engine.h"
@@ -101,6 +105,8 @@ class ServerImpl : public Server {
   }
 
   ~ServerImpl() override { (void)audit_->FlushCounts(); }
+
+  void HoldStateLock(DirectoryLock lock) { state_lock_.emplace(std::move(lock)); }
 
   Status SetupPackageKey() {
     CITADEL_ASSIGN_OR_RETURN(package_key_, DerivePackageKey(*platform_));
@@ -252,24 +258,60 @@ class ServerImpl : public Server {
       if (!m.ok()) return ReplyError(res, m.status());
       Reply(res, 200, {{"name", m->name}, {"ready", true}});
     });
-    http_.Post(R"(/v2/models/([^/]+)/infer)", [this](const httplib::Request& req, httplib::Response& res) {
+    http_.Post(R"(/v2/models/([^/]+)/infer)", WithBody([this](const httplib::Request& req, httplib::Response& res) {
       Infer(req, res);
-      WipeBody(req);
-    });
-    http_.Put(R"(/v2/repository/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    }));
+    http_.Put(R"(/v2/repository/models/([^/]+))", WithBody([this](const httplib::Request& req, httplib::Response& res) {
       Upload(req, res);
-      WipeBody(req);
-    });
-    http_.Put("/v2/repository/packages", [this](const httplib::Request& req, httplib::Response& res) {
+    }));
+    http_.Put("/v2/repository/packages", WithBody([this](const httplib::Request& req, httplib::Response& res) {
       InstallPackage(req, res);
-      WipeBody(req);
-    });
+    }));
     http_.Get("/v2/package-key", [this](const httplib::Request&, httplib::Response& res) {
       Reply(res, 200, BoxIdentityToJson(box_identity_));
     });
     http_.Delete(R"(/v2/repository/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       Delete(req, res);
     });
+  }
+
+  // Wraps a handler that needs the request body: reads it here, under
+  // limits.body_timeout_seconds for the whole body (httplib's own timeout is
+  // per read, so a trickling client could hold a worker indefinitely), into
+  // a buffer reserved once from the Content-Length that Admit already
+  // checked (no reallocation leaves unwiped copies of patient data behind),
+  // then runs the handler and wipes the body.
+  httplib::Server::HandlerWithContentReader WithBody(std::function<void(const httplib::Request&, httplib::Response&)> handler) {
+    return [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& reader) {
+      auto& body = const_cast<std::string&>(req.body);
+      const size_t declared = static_cast<size_t>(req.get_header_value<uint64_t>("Content-Length"));
+      body.reserve(std::min(declared, std::max(config_.max_upload_bytes, config_.max_request_bytes)));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config_.body_timeout_seconds);
+      bool late = false;
+      const bool complete = reader([&](const char* data, size_t n) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          late = true;
+          return false;
+        }
+        if (body.size() + n > body.capacity()) return false;  // more than declared: never grow
+        body.append(data, n);
+        return true;
+      });
+      if (complete && !late) handler(req, res);
+      WipeBody(req);
+      if (!complete || late) {
+        // The rest of the body is still in the socket: close the connection.
+        res.set_header("Connection", "close");
+        if (late) {
+          ReplyError(res, Status::Unavailable("request body not received within limits.body_timeout_seconds (" +
+                                                   std::to_string(config_.body_timeout_seconds) + " s)"));
+          res.status = 408;
+        } else {
+          ReplyError(res, Status::InvalidArgument("request body could not be read completely"));
+        }
+      }
+    };
   }
 
   json Metadata() const {
@@ -281,6 +323,14 @@ class ServerImpl : public Server {
     j["simulation"] = platform_->is_simulation();
     j["measurement"] = HexEncode(platform_->measurement());
     if (platform_->is_simulation()) j["warning"] = kSimulationWarning;
+    // Public limits, so that clients refuse an oversize body before sending
+    // it (the server answers 413 from the headers, but a client that writes
+    // the whole body first only sees the connection close).
+    j["limits"] = {{"max_upload_bytes", config_.max_upload_bytes},
+                   {"max_request_bytes", config_.max_request_bytes},
+                   {"max_tensor_elements", config_.max_tensor_elements},
+                   {"max_tensor_bytes", config_.max_tensor_bytes},
+                   {"max_models", config_.max_models}};
     j["access"] = {{"uploads", config_.owners.empty() ? "open (no owners configured)" : "owner-signed"},
                    {"inference", config_.users.empty() ? "open (no users configured)" : "token"},
                    {"audit", config_.auditors.empty() ? "open (no auditors configured)" : "token"}};
@@ -802,7 +852,32 @@ class ServerImpl : public Server {
   std::atomic<bool> run_done_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<size_t> inflight_{0};  // admitted requests (Admit)
+  std::optional<DirectoryLock> state_lock_;  // released last, after every member above
 };
+
+// One key-release exchange with the broker (a few attempts: at boot the
+// broker or the network may not be up yet).
+Result<SecretBytes> ObtainReleasedRoot(Platform& platform, const ServerConfig& config) {
+  Status last = Status::Unavailable("no attempt made");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    CITADEL_ASSIGN_OR_RETURN(KeyReleaseRequest request, BeginKeyRelease(platform));
+    httplib::Client http(config.key_broker_url);
+    http.set_connection_timeout(10, 0);
+    http.set_read_timeout(30, 0);
+    auto res = http.Post("/v1/key-release", request.ToJson().dump(), "application/json");
+    if (!res) {
+      last = Status::Unavailable("cannot reach the key broker: " + httplib::to_string(res.error()));
+      continue;
+    }
+    auto answer = ParseJson(res->body);
+    if (!answer.ok()) return Status::InvalidArgument("the key broker's answer is not JSON (HTTP " +
+                                                     std::to_string(res->status) + ")");
+    // A refusal (policy, evidence) is final; retrying would not change it.
+    return FinishKeyRelease(request, *answer, config.key_broker_public_key);
+  }
+  return last;
+}
 
 }  // namespace
 
@@ -820,7 +895,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   }
   // Platform: auto|sim|sgx|tdx|snp (docs/platforms.md). "auto" never falls
   // back to simulation: without a TEE the operator must say --platform sim.
-  PlatformOptions platform_options;
+  PlatformOptions platform_options = options.platform_for_tests.value_or(PlatformOptions{});
   platform_options.name = options.platform;
   platform_options.state_dir = options.state_dir;
   platform_options.binary_path = options.binary_path;
@@ -828,9 +903,23 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   auto opened = OpenPlatform(platform_options);
   if (!opened.ok()) return opened.status().WithContext("platform '" + options.platform + "'");
   std::unique_ptr<Platform> platform = std::move(opened).value();
-  // The model store needs a sealing key. TDX has none in hardware and this
-  // build has no attested key release: refuse to start rather than store
-  // models unprotected.
+  // One server per state directory, held until the server is destroyed: two
+  // would interleave the audit log, the receipt counter and the model files,
+  // and the clean-up of interrupted writes below must not race a writer.
+  std::error_code dir_error;
+  std::filesystem::create_directories(options.state_dir, dir_error);
+  CITADEL_ASSIGN_OR_RETURN(DirectoryLock state_lock, DirectoryLock::Acquire(options.state_dir));
+  // Attested key release: the sealing root comes from the owner's broker,
+  // after it has checked this platform's evidence (docs/key-release.md).
+  if (!config.key_broker_url.empty()) {
+    auto root = ObtainReleasedRoot(*platform, config);
+    if (!root.ok()) return root.status().WithContext("attested key release from " + config.key_broker_url);
+    platform = WithReleasedSealingRoot(std::move(platform), std::move(root).value());
+    LogInfo("sealing keys released by the key broker at " + config.key_broker_url);
+  }
+  // The model store needs a sealing key. TDX has none in hardware: without
+  // attested key release, refuse to start rather than store models
+  // unprotected.
   if (auto probe = platform->SealingKey("model-store/v1"); !probe.ok()) {
     return probe.status().WithContext("platform '" + std::string(platform->name()) +
                                       "' cannot seal the model store; refusing to start");
@@ -845,6 +934,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   const std::string platform_name(platform->name());
   auto server = std::make_unique<ServerImpl>(config, std::move(platform), std::move(identity), std::move(store),
                                              std::move(audit));
+  server->HoldStateLock(std::move(state_lock));
   server->SetCounterStore(options.state_dir + "/receipt-counter.sealed", std::move(counter_key));
   CITADEL_RETURN_IF_ERROR(server->SetupPackageKey());
   server->LogStart(platform_name, measurement);

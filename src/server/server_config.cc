@@ -39,6 +39,7 @@ Result<ServerConfig> ServerConfig::FromJson(std::string_view text) {
         else if (lk == "max_connections") c.max_connections = std::min<uint64_t>(v, 4096);
         else if (lk == "request_timeout_seconds") c.request_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 86400));
         else if (lk == "idle_timeout_seconds") c.idle_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 3600));
+        else if (lk == "body_timeout_seconds") c.body_timeout_seconds = static_cast<int>(std::min<uint64_t>(v, 86400));
         else return Status::InvalidArgument("server config: unknown limit '" + lk + "'");
       }
     } else if (key == "owners" || key == "users" || key == "auditors") {
@@ -67,6 +68,21 @@ Result<ServerConfig> ServerConfig::FromJson(std::string_view text) {
         p.credential = std::move(decoded).value();
         list.push_back(std::move(p));
       }
+    } else if (key == "key_release") {
+      if (!value.is_object() || value.size() != 2 || !value.contains("broker") || !value["broker"].is_string() ||
+          !value.contains("broker_public_key") || !value["broker_public_key"].is_string()) {
+        return Status::InvalidArgument(
+            "server config: 'key_release' must be {\"broker\": \"http://HOST:PORT\", \"broker_public_key\": \"<base64 SPKI>\"}");
+      }
+      c.key_broker_url = value["broker"].get<std::string>();
+      if (c.key_broker_url.rfind("http://", 0) != 0 && c.key_broker_url.rfind("https://", 0) != 0) {
+        return Status::InvalidArgument("server config: key_release.broker must be an http:// or https:// URL");
+      }
+      auto spki = Base64Decode(value["broker_public_key"].get<std::string>());
+      if (!spki.ok() || !ParsePublicKeySpkiDer(*spki).ok()) {
+        return Status::InvalidArgument("server config: key_release.broker_public_key is not a public key (base64 SPKI DER)");
+      }
+      c.key_broker_public_key = std::move(spki).value();
     } else {
       return Status::InvalidArgument("server config: unknown key '" + key + "'");
     }

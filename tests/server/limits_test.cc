@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -135,6 +136,17 @@ TEST_F(LimitsTest, UploadAboveLimitRefusedOnDeclaredLengthBeforeTheBodyIsRead) {
   if (refused) ExpectError(refused, 413, "resource_exhausted");
   EXPECT_TRUE(Serving());
   EXPECT_FALSE(fs::exists(state_ / "state" / "models" / "big.cmodel"));
+  // The SDK knows the published limit and refuses before sending anything,
+  // with a message that names it.
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  Bytes big(64 * 1024, 0x42);
+  auto sdk = client->UploadModel("big", big);
+  ASSERT_FALSE(sdk.ok());
+  EXPECT_EQ(sdk.status().code(), Code::kResourceExhausted) << sdk.status().ToString();
+  EXPECT_NE(sdk.status().message().find("limits.max_upload_bytes (4096)"), std::string::npos)
+      << sdk.status().ToString();
+  EXPECT_TRUE(client->ListModels().ok());
 }
 
 TEST_F(LimitsTest, ChunkedUploadRefused) {
@@ -314,6 +326,62 @@ TEST_F(LimitsTest, ErrorsAreJsonWithoutInternals) {
   ExpectError(res, 413, "resource_exhausted");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->body.find(state_.string()), std::string::npos);
+}
+
+// Two servers on one state directory would interleave the audit log, the
+// receipt counter and the model files: the second refuses to start.
+TEST_F(LimitsTest, SecondServerOnTheSameStateDirectoryRefusesToStart) {
+  Start(json::object());
+  ServerOptions options;
+  options.state_dir = (state_ / "state").string();
+  options.config_path = (state_ / "config.json").string();
+  auto second = Server::Create(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition) << second.status().ToString();
+  EXPECT_NE(second.status().message().find("in use by another citadel server"), std::string::npos)
+      << second.status().ToString();
+  // The first one keeps serving.
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(client->ListModels().ok());
+}
+
+// A client that trickles its body (a little data before every read
+// timeout) must not hold a worker as long as it likes: the whole body has
+// limits.body_timeout_seconds. Control: the same trickle within the limit
+// stores the model.
+TEST_F(LimitsTest, TricklingBodyIsCutOffByTheBodyTimeout) {
+  ::signal(SIGPIPE, SIG_IGN);
+  auto model = ReadFileBytes(ModelFile("mlp_dynamic.onnx"));
+  ASSERT_TRUE(model.ok());
+  const std::string body(model->begin(), model->end());
+  auto trickle = [&](httplib::SSLClient& cli, const std::string& name) {
+    const size_t step = body.size() / 12 + 1;
+    return cli.Put(("/v2/repository/models/" + name).c_str(), body.size(),
+                   [&](size_t offset, size_t, httplib::DataSink& sink) {
+                     std::this_thread::sleep_for(std::chrono::milliseconds(250));
+                     const size_t n = std::min(step, body.size() - offset);
+                     return sink.write(body.data() + offset, n);
+                   },
+                   "application/octet-stream");
+  };
+  Start({{"body_timeout_seconds", 1}});
+  auto cut = trickle(*Raw(), "slow");
+  // Either the 408 arrives, or the server closed the connection while the
+  // client was still writing (httplib writes the whole body first).
+  if (cut) ExpectError(cut, 408, "unavailable");
+  EXPECT_TRUE(Serving());
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->GetModel("slow").status().code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(state_ / "state" / "models" / "slow.cmodel"));
+  TearDown();
+  server_.reset();
+
+  Start({{"body_timeout_seconds", 60}});
+  auto ok = trickle(*Raw(), "slow");
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200) << ok->body;
 }
 
 }  // namespace

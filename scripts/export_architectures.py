@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""Exports real architectures with Debian's python3-torch / torchvision into a
+cache directory (outside git) with one input set and PyTorch's outputs, for
+tests/engine/architectures_test.cc. Run with /usr/bin/python3.
+
+  scripts/export_architectures.py --out DIR [--only NAME ...] [--list]
+
+Each model goes to DIR/NAME/: model.onnx, in_<input>.npy, out_<output>.npy
+and meta.json ({"inputs": [...], "outputs": [...]}). NAME is
+<arch>_opset<N>[_dynbatch]. A model already present with the same script
+version (a hash of this file, in DIR/NAME/version) is not exported again,
+and each model is written to a temporary directory and renamed, so parallel
+test processes never see half a model.
+
+Weights are random (fixed seeds; torchvision weights=None, nothing is
+downloaded): the check is that Citadel computes what PyTorch computes.
+
+torch 1.13's nn.TransformerEncoder takes a fused fast path in eval mode that
+does not export, so the encoders here are plain layers written out (which is
+also what BERT/DistilBERT exports look like: MatMul/Add/Softmax/LayerNorm/Erf).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+VERSION = hashlib.sha256(open(os.path.abspath(__file__), "rb").read()).hexdigest()[:16]
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, hidden, heads):
+        super().__init__()
+        self.heads, self.d = heads, hidden // heads
+        self.q, self.k, self.v = (nn.Linear(hidden, hidden) for _ in range(3))
+        self.o = nn.Linear(hidden, hidden)
+
+    def forward(self, x, mask_bias):
+        b, s, h = x.shape
+
+        def split(t):
+            return t.view(b, s, self.heads, self.d).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d) + mask_bias
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
+        return self.o(ctx.transpose(1, 2).reshape(b, s, h))
+
+
+class EncoderLayer(nn.Module):
+    """Post-norm transformer encoder layer (BERT/DistilBERT), GELU (erf)."""
+
+    def __init__(self, hidden, heads, ffn):
+        super().__init__()
+        self.attn = SelfAttention(hidden, heads)
+        self.ln1 = nn.LayerNorm(hidden, eps=1e-12)
+        self.ff1, self.ff2 = nn.Linear(hidden, ffn), nn.Linear(ffn, hidden)
+        self.ln2 = nn.LayerNorm(hidden, eps=1e-12)
+
+    def forward(self, x, mask_bias):
+        x = self.ln1(x + self.attn(x, mask_bias))
+        return self.ln2(x + self.ff2(nn.functional.gelu(self.ff1(x))))
+
+
+class BertLike(nn.Module):
+    """BERT-base shape: 12 layers, hidden 768, 12 heads, FFN 3072, vocab 30522;
+    word + position + token-type embeddings; additive mask; tanh pooler."""
+
+    def __init__(self, layers=12, hidden=768, heads=12, ffn=3072, vocab=30522, max_pos=512):
+        super().__init__()
+        self.word = nn.Embedding(vocab, hidden)
+        self.pos = nn.Embedding(max_pos, hidden)
+        self.token_type = nn.Embedding(2, hidden)
+        self.ln = nn.LayerNorm(hidden, eps=1e-12)
+        self.layers = nn.ModuleList(EncoderLayer(hidden, heads, ffn) for _ in range(layers))
+        self.pool = nn.Linear(hidden, hidden)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        s = input_ids.shape[1]
+        pos = torch.arange(s, dtype=torch.int64).unsqueeze(0)
+        x = self.ln(self.word(input_ids) + self.pos(pos) + self.token_type(token_type_ids))
+        bias = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        for layer in self.layers:
+            x = layer(x, bias)
+        return x, torch.tanh(self.pool(x[:, 0]))
+
+
+class DistilBertLike(nn.Module):
+    """DistilBERT shape: 6 layers, hidden 768, no token types, no pooler; the
+    mask is applied with masked_fill (exports as Equal/Where), as DistilBERT does."""
+
+    def __init__(self, layers=6, hidden=768, heads=12, ffn=3072, vocab=30522, max_pos=512):
+        super().__init__()
+        self.word = nn.Embedding(vocab, hidden)
+        self.pos = nn.Embedding(max_pos, hidden)
+        self.ln = nn.LayerNorm(hidden, eps=1e-12)
+        self.layers = nn.ModuleList(EncoderLayer(hidden, heads, ffn) for _ in range(layers))
+
+    def forward(self, input_ids, attention_mask):
+        s = input_ids.shape[1]
+        pos = torch.arange(s, dtype=torch.int64).unsqueeze(0)
+        x = self.ln(self.word(input_ids) + self.pos(pos))
+        zeros = torch.zeros_like(attention_mask[:, None, None, :], dtype=torch.float32)
+        bias = zeros.masked_fill(attention_mask[:, None, None, :] == 0, torch.finfo(torch.float32).min)
+        for layer in self.layers:
+            x = layer(x, bias)
+        return x
+
+
+def text_inputs(batch, seq, vocab, with_types):
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(0, vocab, (batch, seq), generator=g, dtype=torch.int64)
+    mask = torch.ones(batch, seq, dtype=torch.int64)
+    mask[:, seq - seq // 4:] = 0  # padded tail, so the mask matters
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    if with_types:
+        types = torch.zeros(batch, seq, dtype=torch.int64)
+        types[:, seq // 2:] = 1
+        inputs["token_type_ids"] = types
+    return inputs
+
+
+def image_input(batch):
+    g = torch.Generator().manual_seed(2)
+    return {"image": torch.randn(batch, 3, 224, 224, generator=g)}
+
+
+def calibrate_batchnorm(model):
+    """Freshly initialised BatchNorms (mean 0, var 1) let activations shrink
+    layer after layer until the logits are ~1e-9, which would make the
+    comparison meaningless. One training-mode pass with cumulative averaging
+    sets every running mean/var to real batch statistics, as training would,
+    so activations stay O(1)."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(3)
+        model(torch.randn(4, 3, 224, 224, generator=g))
+    return model
+
+
+def build(arch):
+    """-> (module, example inputs, output names)."""
+    torch.manual_seed(0)
+    import torchvision
+    if arch == "resnet50":
+        return calibrate_batchnorm(torchvision.models.resnet50(weights=None)), image_input(1), ["logits"]
+    if arch == "mobilenet_v2":
+        return calibrate_batchnorm(torchvision.models.mobilenet_v2(weights=None)), image_input(1), ["logits"]
+    if arch == "bert":
+        return BertLike(), text_inputs(1, 128, 30522, True), ["last_hidden_state", "pooler_output"]
+    if arch == "distilbert":
+        return DistilBertLike(), text_inputs(1, 128, 30522, False), ["last_hidden_state"]
+    raise ValueError(arch)
+
+
+# name -> (arch, opset, dynamic batch: batch size to check at)
+MODELS = {
+    "resnet50_opset13": ("resnet50", 13, None),
+    "resnet50_opset17": ("resnet50", 17, None),
+    "mobilenet_v2_opset13": ("mobilenet_v2", 13, None),
+    "mobilenet_v2_opset17": ("mobilenet_v2", 17, None),
+    "bert_opset13": ("bert", 13, None),
+    "bert_opset17": ("bert", 17, None),
+    "distilbert_opset13": ("distilbert", 13, None),
+    "distilbert_opset17": ("distilbert", 17, None),
+    # Exported at batch 1 with a symbolic batch dim, checked at batch 3.
+    "mobilenet_v2_opset13_dynbatch": ("mobilenet_v2", 13, 3),
+}
+
+
+def export(name, out_dir):
+    arch, opset, dyn_batch = MODELS[name]
+    final = os.path.join(out_dir, name)
+    stamp = os.path.join(final, "version")
+    if os.path.exists(stamp) and open(stamp).read() == VERSION:
+        return
+    model, inputs, output_names = build(arch)
+    model.eval()
+    input_names = list(inputs)
+    dynamic_axes = None
+    if dyn_batch is not None:
+        dynamic_axes = {n: {0: "batch"} for n in input_names + output_names}
+    tmp = tempfile.mkdtemp(prefix=name + ".", dir=out_dir)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model, tuple(inputs.values()), os.path.join(tmp, "model.onnx"),
+                              input_names=input_names, output_names=output_names,
+                              opset_version=opset, dynamic_axes=dynamic_axes,
+                              do_constant_folding=True)
+            if dyn_batch is not None:
+                inputs = image_input(dyn_batch) if arch in ("resnet50", "mobilenet_v2") else inputs
+            outs = model(*inputs.values())
+        if isinstance(outs, torch.Tensor):
+            outs = (outs,)
+        for n, t in inputs.items():
+            np.save(os.path.join(tmp, "in_" + n + ".npy"), t.numpy())
+        for n, t in zip(output_names, outs):
+            np.save(os.path.join(tmp, "out_" + n + ".npy"), t.numpy())
+        with open(os.path.join(tmp, "meta.json"), "w") as f:
+            json.dump({"inputs": input_names, "outputs": output_names, "opset": opset}, f)
+        with open(os.path.join(tmp, "version"), "w") as f:
+            f.write(VERSION)
+        if os.path.exists(final):
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            pass  # another process finished the same model first
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=False)
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(MODELS))
+        return 0
+    if not a.out:
+        ap.error("--out is required")
+    names = a.only or list(MODELS)
+    for n in names:
+        if n not in MODELS:
+            ap.error("unknown model " + n)
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    for n in names:
+        export(n, a.out)
+        print("exported", n, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

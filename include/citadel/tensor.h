@@ -63,6 +63,13 @@ class Tensor {
   // Copies `data` (must be exactly num_elements * DTypeSize bytes).
   static Result<Tensor> FromBytes(DType dtype, const Shape& shape, std::span<const uint8_t> data);
   static Result<Tensor> FromStrings(const Shape& shape, std::vector<std::string> values);
+  // A tensor over memory it does not allocate: `data` (64-byte aligned,
+  // `capacity` >= the tensor's byte size) must stay valid while `owner`
+  // lives, and the tensor (and its copies) hold `owner`. Nothing is zeroed
+  // or wiped here: the owner decides (the engine's buffer pool wipes a
+  // block before it goes back to the heap). Not for strings.
+  static Result<Tensor> Wrap(DType dtype, const Shape& shape, std::shared_ptr<void> owner,
+                             uint8_t* data, size_t capacity);
 
   template <typename T>
   static Result<Tensor> FromVector(DType dtype, const Shape& shape, const std::vector<T>& v) {

@@ -1,6 +1,9 @@
 #include "kernel.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "buffer_pool.h"
 
 #include "ops/ops.h"
 
@@ -16,7 +19,17 @@ Result<Tensor*> KernelContext::Allocate(size_t i, DType dtype, const Shape& shap
   return &(*outputs_)[i];
 }
 
-Result<Tensor> KernelContext::NewTensor(DType dtype, const Shape& shape) const {
+Result<Tensor*> KernelContext::AllocateUninitialized(size_t i, DType dtype, const Shape& shape) {
+  if (i >= outputs_->size()) {
+    return Status::Internal("kernel wrote output " + std::to_string(i) + " of " +
+                            std::to_string(outputs_->size()));
+  }
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, NewTensor(dtype, shape, /*zero=*/false));
+  (*outputs_)[i] = std::move(t);
+  return &(*outputs_)[i];
+}
+
+Result<Tensor> KernelContext::NewTensor(DType dtype, const Shape& shape, bool zero) const {
   if (dtype == DType::kString) {
     return Status::Unsupported("string tensors are not supported by this operator");
   }
@@ -33,7 +46,15 @@ Result<Tensor> KernelContext::NewTensor(DType dtype, const Shape& shape) const {
                                      " exceeds the per-tensor limit of " +
                                      std::to_string(max_tensor_bytes_) + " bytes");
   }
-  return Tensor::Zeros(dtype, shape, max_tensor_bytes_);
+  if (pool_ == nullptr || dtype == DType::kString) {
+    return Tensor::Zeros(dtype, shape, max_tensor_bytes_);
+  }
+  const size_t bytes = *count * elem;
+  uint8_t* data = nullptr;
+  std::shared_ptr<void> block = pool_->Get(bytes, &data);
+  if (!block) return Status::ResourceExhausted("out of memory allocating " + ShapeToString(shape));
+  if (zero && bytes > 0) std::memset(data, 0, bytes);
+  return Tensor::Wrap(dtype, shape, std::move(block), data, bytes > 0 ? bytes : elem);
 }
 
 const Tensor* KernelInit::ConstantInput(size_t i) const {

@@ -21,6 +21,8 @@
 
 namespace citadel::engine {
 
+class BufferPool;
+
 // What a kernel sees while running: its inputs (nullptr for an omitted
 // optional input) and the outputs it must fill.
 class KernelContext {
@@ -37,8 +39,16 @@ class KernelContext {
   // Allocates output i (zero-filled). Fails with ResourceExhausted past the
   // per-tensor limit, so a hostile shape cannot exhaust memory.
   Result<Tensor*> Allocate(size_t i, DType dtype, const Shape& shape);
-  // A scratch or intermediate tensor under the same limit.
-  Result<Tensor> NewTensor(DType dtype, const Shape& shape) const;
+  // Same, contents unspecified: only for kernels that write every element
+  // of the output on every path (saves the zero fill).
+  Result<Tensor*> AllocateUninitialized(size_t i, DType dtype, const Shape& shape);
+  // A scratch or intermediate tensor under the same limit (zero-filled
+  // unless `zero` is false, with the same rule as AllocateUninitialized).
+  Result<Tensor> NewTensor(DType dtype, const Shape& shape, bool zero = true) const;
+
+  // Where Allocate/NewTensor take memory from: the Model's buffer pool
+  // (buffer_pool.h) during Run, the heap when null (folding, tests).
+  void SetPool(BufferPool* pool) { pool_ = pool; }
   // Sets output i to an existing tensor (views such as Reshape, Identity).
   void SetOutput(size_t i, Tensor t) { (*outputs_)[i] = std::move(t); }
   // Output i as set so far (invalid before Allocate/SetOutput).
@@ -65,6 +75,7 @@ class KernelContext {
   size_t max_tensor_bytes_;
   std::span<const int64_t> in_blocked_;
   bool out_blocked_ = false;
+  BufferPool* pool_ = nullptr;
 };
 
 class Kernel {

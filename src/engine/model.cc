@@ -17,6 +17,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "citadel/engine.h"
+#include "buffer_pool.h"
 #include "dnnl_util.h"
 #include "graph.h"
 #include "kernel.h"
@@ -32,12 +33,15 @@ using engine::kNoValue;
 
 // Folded constants larger than this stay computed at run time.
 constexpr size_t kMaxFoldedBytes = size_t{64} << 20;
+// Freed activation buffers a Model keeps for later Runs (more are wiped
+// and returned to the heap).
+constexpr size_t kMaxIdlePoolBytes = size_t{512} << 20;
 
 class ModelImpl final : public Model {
  public:
   ModelImpl(Graph graph, engine::Plan plan, std::string description, int threads)
       : graph_(std::move(graph)), plan_(std::move(plan)), description_(std::move(description)),
-        threads_(threads) {}
+        threads_(threads), pool_(engine::BufferPool::Create(kMaxIdlePoolBytes)) {}
 
   const std::vector<TensorInfo>& inputs() const override { return graph_.inputs; }
   const std::vector<TensorInfo>& outputs() const override { return graph_.outputs; }
@@ -62,6 +66,9 @@ class ModelImpl final : public Model {
   engine::Plan plan_;
   std::string description_;
   int threads_ = 0;  // LoadOptions::threads: intra-op threads of each Run
+  // Intermediates and outputs of Runs (buffer_pool.h); shared by
+  // concurrent Runs, kept alive by outputs callers still hold.
+  std::shared_ptr<engine::BufferPool> pool_;
 };
 
 Status ModelImpl::ValidateInput(const NamedTensor& nt, const engine::Value& v,
@@ -147,6 +154,7 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
     outs.assign(node.outputs.size(), Tensor());
     engine::KernelContext ctx(in_ptrs, &outs, options.max_output_bytes);
     ctx.SetLayout(step.in_blocked, step.out_blocked);
+    ctx.SetPool(pool_.get());
     const auto start = options.profile ? std::chrono::steady_clock::now()
                                        : std::chrono::steady_clock::time_point();
     Status st = step.kernel->Run(ctx);

@@ -81,8 +81,10 @@ struct Tensor::Buffer {
     data = static_cast<uint8_t*>(std::aligned_alloc(64, alloc));
     if (data) std::memset(data, 0, alloc);
   }
+  // Memory owned elsewhere (Tensor::Wrap): released with `owner`.
+  Buffer(uint8_t* d, size_t n, std::shared_ptr<void> o) : data(d), size(n), owner(std::move(o)) {}
   ~Buffer() {
-    if (data) {
+    if (data && !owner) {
       SecureZero(data, size);
       std::free(data);
     }
@@ -91,6 +93,7 @@ struct Tensor::Buffer {
   Buffer& operator=(const Buffer&) = delete;
   uint8_t* data = nullptr;
   size_t size = 0;
+  std::shared_ptr<void> owner;
   std::vector<std::string> strings;
 };
 
@@ -126,6 +129,23 @@ Result<Tensor> Tensor::FromBytes(DType dtype, const Shape& shape, std::span<cons
                                    " bytes, got " + std::to_string(data.size()));
   }
   if (!data.empty()) std::memcpy(t.raw_data(), data.data(), data.size());
+  return t;
+}
+
+Result<Tensor> Tensor::Wrap(DType dtype, const Shape& shape, std::shared_ptr<void> owner,
+                            uint8_t* data, size_t capacity) {
+  if (dtype == DType::kString) return Status::InvalidArgument("Tensor::Wrap cannot hold strings");
+  CITADEL_ASSIGN_OR_RETURN(size_t count, ShapeElementCount(shape));
+  const size_t elem = DTypeSize(dtype);
+  if (count > capacity / elem || data == nullptr || owner == nullptr) {
+    return Status::InvalidArgument("Tensor::Wrap: buffer too small for " + ShapeToString(shape));
+  }
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = shape;
+  t.num_elements_ = count;
+  t.buffer_ = std::make_shared<Buffer>(data, count * elem, std::move(owner));
+  t.valid_ = true;
   return t;
 }
 

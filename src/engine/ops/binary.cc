@@ -5,6 +5,7 @@
 // undefined, and integer division by zero is an error rather than SIGFPE:
 // inputs are hostile.
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "../dnnl_util.h"
@@ -266,8 +267,9 @@ Result<Tensor> ApplyBinary(const KernelContext& ctx, BinOp op, const Tensor& a, 
 
   Tensor out;
   if (!DnnlDisabled() && a.dtype() == DType::kFloat32) {
-    CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(a.dtype(), out_shape));
+    CITADEL_ASSIGN_OR_RETURN(out, ctx.NewTensor(a.dtype(), out_shape, /*zero=*/false));
     if (FastFloatBinary(op, a, b, out_shape, &out)) return out;
+    if (out.byte_size() > 0) std::memset(out.raw_data(), 0, out.byte_size());
   }
   Status st = DispatchNumeric(a.dtype(), [&]<typename T>() -> Status {
     if (!out.valid()) {
@@ -339,7 +341,7 @@ class BinaryKernel : public Kernel {
       ctx.SetOutput(0, std::move(yb));
       return Status::Ok();
     }
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, x.shape()));
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, x.shape()));
     const float* X = x.data<float>();
     const float* S = s.data<float>();
     float* Y = y->data<float>();

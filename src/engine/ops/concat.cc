@@ -52,7 +52,8 @@ class ConcatKernel : public Kernel {
       }
       out_shape[axis] += t->shape()[axis];
     }
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, first->dtype(), out_shape));
+    // The copies below cover every output row.
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, first->dtype(), out_shape));
     int64_t outer = 1, inner = static_cast<int64_t>(DTypeSize(first->dtype()));
     for (int64_t d = 0; d < axis; ++d) outer *= out_shape[d];
     for (int64_t d = axis + 1; d < rank; ++d) inner *= out_shape[d];

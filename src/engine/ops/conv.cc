@@ -302,8 +302,8 @@ class ConvKernel : public Kernel {
                  const Tensor* sum, bool sum_blocked, const ConvGeometry& g) const {
     const bool y_blocked = ctx.output_blocked() && prim.dst_blocked;
     CITADEL_ASSIGN_OR_RETURN(
-        Tensor * y, ctx.Allocate(0, DType::kFloat32,
-                                 y_blocked ? BlockedPhysicalShape(g.out_shape) : g.out_shape));
+        Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32,
+                                              y_blocked ? BlockedPhysicalShape(g.out_shape) : g.out_shape));
     dnnl::engine& eng = CpuEngine();
     dnnl::stream s(eng);
     dnnl::memory src, dst;

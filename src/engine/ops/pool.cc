@@ -142,7 +142,7 @@ class PoolKernel : public Kernel {
       ctx.SetOutput(0, std::move(yb));
       return Status::Ok();
     }
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, BlockedPhysicalShape(g.out_shape)));
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, BlockedPhysicalShape(g.out_shape)));
     dnnl::engine& eng = CpuEngine();
     dnnl::memory src(prim->src_md, eng, const_cast<uint8_t*>(x.raw_data()));
     dnnl::memory dst(prim->dst_md, eng, y->raw_data());
@@ -278,7 +278,7 @@ class GlobalPoolKernel : public Kernel {
     const int64_t N = xs[0], C = xs[1], plane = xs[2] * xs[3];
     const int64_t B = x.shape()[4], CB = x.shape()[1];
     if (plane == 0 && N * C > 0) return Status::InvalidArgument("global pool over an empty spatial extent");
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, {N, C, 1, 1}));
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, {N, C, 1, 1}));
     const float* X = x.data<float>();
     float* Y = y->data<float>();
     const bool is_max = is_max_;

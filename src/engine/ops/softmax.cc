@@ -44,7 +44,7 @@ class SoftmaxKernel : public Kernel {
         return std::make_shared<const Prim>(Prim{dnnl::softmax_forward(pd), pd.scratchpad_desc()});
       });
       if (prim) {
-        CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x->dtype(), x->shape()));
+        CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, x->dtype(), x->shape()));
         dnnl::memory::desc md({outer, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
         dnnl::engine& eng = CpuEngine();
         ExecuteWithScratchpad(prim->prim, prim->scratch_md,

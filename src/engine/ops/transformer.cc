@@ -45,7 +45,7 @@ class LayerNormLastAxisKernel : public Kernel {
                                      " elements, got " + ShapeToString(scale->shape()) + " and " +
                                      ShapeToString(bias->shape()));
     }
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, x->shape()));
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, x->shape()));
     const int64_t rows = m == 0 ? 0 : static_cast<int64_t>(x->num_elements()) / m;
     if (rows == 0) return Status::Ok();
     if (fast_) {
@@ -107,7 +107,7 @@ class GeluKernel : public Kernel {
   Status Run(KernelContext& ctx) const override {
     CITADEL_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0, "X"));
     CITADEL_RETURN_IF_ERROR(ExpectDType(*x, DType::kFloat32, "Gelu X"));
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, DType::kFloat32, x->shape()));
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, x->shape()));
     const int64_t n = static_cast<int64_t>(x->num_elements());
     if (n == 0) return Status::Ok();
     if (fast_) {

@@ -40,7 +40,8 @@ class TransposeKernel : public Kernel {
     }
     Shape out_shape(rank);
     for (size_t i = 0; i < rank; ++i) out_shape[i] = x->shape()[perm[i]];
-    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.Allocate(0, x->dtype(), out_shape));
+    // Both paths below write every element.
+    CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, x->dtype(), out_shape));
     // in_strides permuted: walking the output row-major reads the input here.
     const auto in_strides = Strides(x->shape());
     Shape permuted_strides(rank);

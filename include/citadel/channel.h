@@ -15,20 +15,26 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "citadel/attest.h"
+#include "citadel/attest/appraisal.h"
 #include "citadel/crypto.h"
 #include "citadel/tee.h"
 
 namespace citadel {
 
 // Evidence envelope carried in the certificate extension and in
-// /v2/attestation responses: "CTDLEVID" magic, u16 version = 1, u8 kind,
-// u32-prefixed evidence bytes. Decoder rejects unknown versions.
+// /v2/attestation responses: "CTDLEVID" magic, u16 version, u8 kind,
+// u32-prefixed evidence bytes; version 2 adds u32-prefixed endorsements
+// (Evidence::endorsements, e.g. the SEV-SNP certificate table). Evidence
+// without endorsements is encoded as version 1. Decoder rejects unknown
+// versions.
 Bytes EncodeEvidenceEnvelope(const Evidence& evidence);
 Result<Evidence> DecodeEvidenceEnvelope(ByteSpan bytes);
 
@@ -47,7 +53,36 @@ struct PeerVerification {
   Bytes spki_der;
 };
 
-// Full check of a server certificate: extension present, evidence verifies,
+// Everything a client judges server evidence with, for its whole life: the
+// inputs `citadel verify` takes (docs/attestation.md). Owning, unlike
+// VerifyOptions (which points at its collateral), so that it can live in a
+// client.
+struct AttestationConfig {
+  Policy policy;
+  // Collateral (TCB Info, QE Identity, CRLs, VCEK/VLEK, AMD and NVIDIA
+  // chains). Untrusted data; may be null. Hardware evidence without the
+  // collateral it needs is refused (e.g. "snp.vek_missing").
+  std::shared_ptr<const CollateralBundle> collateral;
+  // Empty: the built-in vendor roots. Non-empty: ONLY these roots (PEM/DER).
+  std::vector<Bytes> trust_anchors;
+  // The instant validity windows are judged at; unset: the clock at the
+  // moment of each verification.
+  std::optional<std::chrono::system_clock::time_point> at;
+
+  // VerifyOptions pointing into this object (valid while it lives).
+  VerifyOptions Options() const;
+};
+
+// Turns an appraisal that is not `accepted` into the Status a client shows:
+//   invalid  -> AttestationFailed "server evidence is invalid: <check>: <detail>"
+//   expired  -> AttestationFailed "server evidence is expired: <check>: <detail>"
+//   rejected -> PolicyRejected    "<check>: <detail> (and N more policy failures)"
+// with a hint naming the collateral option when collateral was missing.
+// OK for an accepted appraisal.
+Status AppraisalStatus(const Appraisal& appraisal);
+
+// Full check of a server certificate: extension present, evidence verifies
+// (AppraiseEvidence, the code `citadel verify` runs, at options.now),
 // report_data binds this certificate's key, policy accepts.
 Result<PeerVerification> VerifyServerCertificate(X509* cert, const Policy& policy,
                                                  const VerifyOptions& options = {});
@@ -57,7 +92,8 @@ Result<PeerVerification> VerifyServerCertificate(X509* cert, const Policy& polic
 // handshakes must present the same key. Thread-safe.
 class AttestedTlsVerifier {
  public:
-  explicit AttestedTlsVerifier(Policy policy) : policy_(std::move(policy)) {}
+  explicit AttestedTlsVerifier(Policy policy) { config_.policy = std::move(policy); }
+  explicit AttestedTlsVerifier(AttestationConfig config) : config_(std::move(config)) {}
   Status Install(SSL_CTX* ctx);
   // The result of the first successful verification, if any.
   std::optional<PeerVerification> verified() const;
@@ -66,7 +102,7 @@ class AttestedTlsVerifier {
 
  private:
   static int VerifyCallback(X509_STORE_CTX* store, void* arg);
-  Policy policy_;
+  AttestationConfig config_;
   mutable std::mutex mu_;
   std::optional<PeerVerification> verified_;
   Status last_error_;

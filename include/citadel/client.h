@@ -26,6 +26,21 @@ struct ClientOptions {
   Policy policy;
   std::chrono::seconds timeout{120};
   std::string token;  // bearer token for users/auditors ("" = none)
+
+  // ---- hardware evidence (SGX, TDX, SEV-SNP, NVIDIA); what `citadel verify`
+  // takes, used by the same appraisal code (docs/attestation.md) ----
+  // Collateral: TCB Info, QE Identity, CRLs, VCEK/VLEK, AMD chains
+  // (CollateralBundle::LoadFile / ImportFile). Untrusted; may be null. A
+  // server whose evidence needs collateral that is missing is refused
+  // before any request, e.g. "snp.vek_missing: no collateral for SEV-SNP".
+  // SEV-SNP servers that send their certificate table need none.
+  std::shared_ptr<const CollateralBundle> collateral;
+  // Trust anchors (PEM/DER). Empty: the built-in vendor roots; non-empty:
+  // ONLY these (a private test hierarchy, Intel's synthetic root).
+  std::vector<Bytes> trust_anchors;
+  // Judge validity windows at this instant instead of the clock (offline
+  // replays, tests). Unset: the clock at each verification.
+  std::optional<std::chrono::system_clock::time_point> verify_at;
 };
 
 struct UploadOptions {

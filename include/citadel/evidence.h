@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "citadel/bytes.h"
 
@@ -25,8 +26,20 @@ std::string_view EvidenceKindName(EvidenceKind kind);  // "sim", "sgx", "tdx", "
 std::optional<EvidenceKind> EvidenceKindFromName(std::string_view name);
 
 struct Evidence {
+  // Constructors rather than aggregate initialisation, so that the common
+  // Evidence{kind, bytes} needs no endorsements argument.
+  Evidence() = default;
+  Evidence(EvidenceKind k, Bytes b, Bytes e = {})
+      : kind(k), bytes(std::move(b)), endorsements(std::move(e)) {}
+
   EvidenceKind kind = EvidenceKind::kSim;
   Bytes bytes;
+  // Certificates the platform handed out with the evidence, in the
+  // platform's own format (SEV-SNP: the certificate table of an extended
+  // report, holding the VCEK/VLEK, ASK and ARK). UNTRUSTED collateral: a
+  // verifier chains them to its own trust anchors and prefers collateral its
+  // caller supplied. Empty for most platforms.
+  Bytes endorsements;
 };
 
 using ReportData = std::array<uint8_t, 64>;

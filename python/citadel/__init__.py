@@ -18,6 +18,7 @@ See docs/python.md for the whole API and citadel.errors for the exceptions.
 
 import base64
 import dataclasses
+import datetime
 import json
 import os
 import sys
@@ -264,12 +265,44 @@ class _ProgressBar:
 # ---- Client -------------------------------------------------------------------
 
 
+def _paths(value, what: str) -> List[str]:
+    """None, one path, or an iterable of paths -> a list of str paths."""
+    if value is None:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a path or a list of paths") from None
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"{what} must be a path or a list of paths")
+    return [os.fspath(item) for item in items]
+
+
+def _instant(at) -> str:
+    """None, an RFC 3339 UTC string, or a datetime (naive = UTC) -> RFC 3339 text."""
+    if at is None:
+        return ""
+    if isinstance(at, str):
+        return at
+    if isinstance(at, datetime.datetime):
+        if at.tzinfo is not None:
+            at = at.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise TypeError("at must be None, an RFC 3339 string or a datetime")
+
+
 def connect(
     url: str,
     *,
     policy,
     token: Optional[str] = None,
     timeout: float = 120,
+    collateral=None,
+    roots=None,
+    at=None,
 ) -> "Client":
     """Connects to a Citadel server and attests it before sending any data.
 
@@ -278,6 +311,14 @@ def connect(
         policy: path to a policy file, or a dict (docs/policy.md).
         token: bearer token for servers that configure users (or None).
         timeout: seconds each call may take (connect, upload, inference...).
+        collateral: for hardware evidence (SGX, TDX, SEV-SNP, NVIDIA): a path
+            or list of paths, each a Citadel collateral bundle or any file
+            `citadel verify --collateral` imports (TCB Info, QE Identity,
+            CRLs, VCEK/VLEK, AMD chains, SEV-SNP certificate tables).
+        roots: a path or list of paths of root certificates to trust INSTEAD
+            of the built-in vendor roots (PEM/DER).
+        at: judge validity windows at this instant (RFC 3339 UTC string or
+            datetime) instead of now.
 
     Raises:
         PolicyError: the evidence verified but the policy refuses it.
@@ -285,7 +326,7 @@ def connect(
         UnavailableError / DeadlineExceededError: the server is unreachable.
         InvalidPolicyError: the policy is malformed.
     """
-    return Client(url, policy=policy, token=token, timeout=timeout)
+    return Client(url, policy=policy, token=token, timeout=timeout, collateral=collateral, roots=roots, at=at)
 
 
 class Client:
@@ -297,7 +338,8 @@ class Client:
     call close().
     """
 
-    def __init__(self, url: str, *, policy, token: Optional[str] = None, timeout: float = 120):
+    def __init__(self, url: str, *, policy, token: Optional[str] = None, timeout: float = 120,
+                 collateral=None, roots=None, at=None):
         if not isinstance(url, str):
             raise TypeError("url must be a str such as 'https://127.0.0.1:8443'")
         if token is not None and not isinstance(token, str):
@@ -308,7 +350,15 @@ class Client:
         self._policy = load_policy(policy)
         self._timeout = timeout
         self._native = None
-        self._native = _citadel.Client.connect(url, self._policy, (token or "").strip(), float(timeout))
+        self._native = _citadel.Client.connect(
+            url,
+            self._policy,
+            (token or "").strip(),
+            float(timeout),
+            _paths(collateral, "collateral"),
+            _paths(roots, "roots"),
+            _instant(at),
+        )
         self._attestation = self._native.attestation()
         if self.simulation:
             warnings.warn(
@@ -536,7 +586,8 @@ def verify_receipt(receipt, *, policy=None, inputs: Optional[Mapping] = None,
 
 
 def verify_evidence(evidence: Union[bytes, str], *, policy=None, nonce: Optional[bytes] = None,
-                    tls_public_key: Optional[bytes] = None) -> Dict[str, str]:
+                    tls_public_key: Optional[bytes] = None, collateral=None, roots=None,
+                    at=None) -> Dict[str, str]:
     """Verifies attestation evidence offline and returns its claims.
 
     Args:
@@ -547,6 +598,7 @@ def verify_evidence(evidence: Union[bytes, str], *, policy=None, nonce: Optional
             evidence must bind it (with `nonce` for fresh evidence, without
             for the evidence in the server's certificate).
         nonce: the nonce the fresh evidence was requested over.
+        collateral, roots, at: as for connect() (hardware evidence).
 
     Raises:
         AttestationError: malformed, bad signature, or not bound to the key/nonce.
@@ -567,4 +619,7 @@ def verify_evidence(evidence: Union[bytes, str], *, policy=None, nonce: Optional
         native_policy,
         None if nonce is None else bytes(nonce),
         None if tls_public_key is None else bytes(tls_public_key),
+        _paths(collateral, "collateral"),
+        _paths(roots, "roots"),
+        _instant(at),
     )

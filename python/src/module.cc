@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "citadel/attest.h"
+#include "citadel/attest/collateral.h"
 #include "citadel/bytes.h"
 #include "citadel/channel.h"
 #include "citadel/client.h"
@@ -228,6 +229,35 @@ py::dict ModelInfoToPy(const ModelInfo& m) {
   return d;
 }
 
+// ---- Attestation inputs (collateral, roots, instant) -------------------------
+
+// What `citadel verify` and the CLI client commands take: collateral files
+// (a Citadel bundle or any importable format), root certificate files that
+// replace the built-in vendor roots, and an RFC 3339 instant ("" = now).
+struct AttestationInputs {
+  std::shared_ptr<const CollateralBundle> collateral;
+  std::vector<Bytes> trust_anchors;
+  std::optional<std::chrono::system_clock::time_point> at;
+};
+
+AttestationInputs LoadAttestationInputs(const std::vector<std::string>& collateral_files,
+                                        const std::vector<std::string>& root_files, const std::string& at) {
+  AttestationInputs in;
+  if (!collateral_files.empty()) {
+    auto bundle = std::make_shared<CollateralBundle>();
+    for (const auto& f : collateral_files) {
+      Status st = bundle->ImportFile(f);
+      if (!st.ok()) Throw(st, true);
+    }
+    in.collateral = std::move(bundle);
+  }
+  for (const auto& f : root_files) {
+    in.trust_anchors.push_back(Unwrap(ReadFileBytes(f, size_t{1} << 20), true));
+  }
+  if (!at.empty()) in.at = Unwrap(ParseRfc3339(at), true);
+  return in;
+}
+
 // ---- Client -----------------------------------------------------------------
 
 // Holds the C++ client behind a shared_ptr so that close() from one thread
@@ -235,12 +265,17 @@ py::dict ModelInfoToPy(const ModelInfo& m) {
 class PyClient {
  public:
   static std::unique_ptr<PyClient> Connect(const std::string& url, const Policy& policy, const std::string& token,
-                                           double timeout_seconds) {
+                                           double timeout_seconds, const std::vector<std::string>& collateral,
+                                           const std::vector<std::string>& roots, const std::string& at) {
     if (!(timeout_seconds > 0) || !std::isfinite(timeout_seconds)) {
       throw py::value_error("timeout must be a positive number of seconds");
     }
+    AttestationInputs inputs = LoadAttestationInputs(collateral, roots, at);
     ClientOptions options;
     options.policy = policy;
+    options.collateral = inputs.collateral;
+    options.trust_anchors = inputs.trust_anchors;
+    options.verify_at = inputs.at;
     options.token = token;
     options.timeout = std::chrono::seconds(static_cast<int64_t>(std::ceil(timeout_seconds)));
     auto self = std::make_unique<PyClient>();
@@ -413,12 +448,19 @@ py::dict VerifyReceiptPy(const std::string& receipt_json, const Policy* policy, 
 }
 
 py::dict VerifyEvidencePy(const py::bytes& envelope, const Policy* policy, std::optional<py::bytes> nonce,
-                          std::optional<py::bytes> tls_public_key) {
+                          std::optional<py::bytes> tls_public_key, const std::vector<std::string>& collateral,
+                          const std::vector<std::string>& roots, const std::string& at) {
   Bytes raw = BytesFromPy(envelope);
+  AttestationInputs inputs = LoadAttestationInputs(collateral, roots, at);
+  AttestationConfig config;
+  config.collateral = inputs.collateral;
+  config.trust_anchors = inputs.trust_anchors;
+  config.at = inputs.at;
+  const VerifyOptions options = config.Options();
   Evidence evidence = Unwrap(DecodeEvidenceEnvelope(raw), true);
-  VerifiedEvidence v = Unwrap(VerifyEvidence(evidence), true);
+  VerifiedEvidence v = Unwrap(VerifyEvidence(evidence, options), true);
   if (policy) {
-    Status st = CheckPolicy(v, *policy);
+    Status st = CheckPolicy(v, *policy, options.now);
     if (!st.ok()) Throw(st, true);
   }
   if (tls_public_key) {
@@ -478,7 +520,8 @@ PYBIND11_MODULE(_citadel, m) {
       .def_property_readonly("public_key", [](const OwnerKey& k) { return Base64Encode(k.spki_der()); });
 
   py::class_<PyClient>(m, "Client")
-      .def_static("connect", &PyClient::Connect, "url"_a, "policy"_a, "token"_a, "timeout"_a)
+      .def_static("connect", &PyClient::Connect, "url"_a, "policy"_a, "token"_a, "timeout"_a, "collateral"_a,
+                  "roots"_a, "at"_a)
       .def("close", &PyClient::Close)
       .def_property_readonly("closed", &PyClient::closed)
       .def("attestation", &PyClient::Attestation)
@@ -494,7 +537,8 @@ PYBIND11_MODULE(_citadel, m) {
       .def("audit", &PyClient::Audit);
 
   m.def("verify_receipt", &VerifyReceiptPy, "receipt_json"_a, "policy"_a, "inputs"_a, "outputs"_a);
-  m.def("verify_evidence", &VerifyEvidencePy, "envelope"_a, "policy"_a, "nonce"_a, "tls_public_key"_a);
+  m.def("verify_evidence", &VerifyEvidencePy, "envelope"_a, "policy"_a, "nonce"_a, "tls_public_key"_a,
+        "collateral"_a, "roots"_a, "at"_a);
   m.def(
       "tensor_digest",
       [](const std::string& name, const py::object& value) {

@@ -11,8 +11,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "citadel/byte_reader.h"
 
@@ -111,7 +118,68 @@ Bytes DecodeBinaryOrHexText(ByteSpan input) {
   return out;
 }
 
+namespace {
+
+Result<std::vector<X509Ptr>> ParseCertificatesUncached(ByteSpan data);
+
+// Parsed certificate lists, keyed by SHA-256 of the input bytes. Chains and
+// collateral arrive as the same bytes on every verification, and OpenSSL 3
+// parsing (PEM decoding, key decoders under global locks) costs more than
+// the signature checks of an Intel quote. The verifiers only read the
+// certificates, and X509 objects are reference counted and safe to share
+// read-only between threads. Errors are not cached; the cache is bounded
+// (cleared when full) and skips large inputs, so hostile inputs cannot grow
+// it.
+class ParsedCertificates {
+ public:
+  static constexpr size_t kMaxEntries = 256;
+  static constexpr size_t kMaxInputBytes = 256 * 1024;
+  static ParsedCertificates& Get() {
+    static ParsedCertificates* p = new ParsedCertificates();
+    return *p;
+  }
+  // Copies (up-referenced) of the cached list, or nullopt.
+  std::optional<std::vector<X509Ptr>> Find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    return Copy(it->second);
+  }
+  void Add(const std::string& key, const std::vector<X509Ptr>& certs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (map_.size() >= kMaxEntries) map_.clear();
+    map_[key] = Copy(certs);
+  }
+
+ private:
+  static std::vector<X509Ptr> Copy(const std::vector<X509Ptr>& in) {
+    std::vector<X509Ptr> out;
+    out.reserve(in.size());
+    for (const auto& c : in) {
+      X509_up_ref(c.get());
+      out.emplace_back(c.get());
+    }
+    return out;
+  }
+  std::mutex mu_;
+  std::unordered_map<std::string, std::vector<X509Ptr>> map_;
+};
+
+}  // namespace
+
 Result<std::vector<X509Ptr>> ParseCertificates(ByteSpan data) {
+  if (data.size() > ParsedCertificates::kMaxInputBytes) return ParseCertificatesUncached(data);
+  Sha256Digest d = Sha256(data);
+  const std::string key(reinterpret_cast<const char*>(d.data()), d.size());
+  if (auto hit = ParsedCertificates::Get().Find(key)) return std::move(*hit);
+  auto parsed = ParseCertificatesUncached(data);
+  if (parsed.ok()) ParsedCertificates::Get().Add(key, *parsed);
+  return parsed;
+}
+
+namespace {
+
+Result<std::vector<X509Ptr>> ParseCertificatesUncached(ByteSpan data) {
   std::vector<X509Ptr> certs;
   std::string_view text = AsStringView(data);
   if (text.find("-----BEGIN CERTIFICATE-----") != std::string_view::npos) {
@@ -154,6 +222,8 @@ Result<std::vector<X509Ptr>> ParseCertificates(ByteSpan data) {
   return certs;
 }
 
+}  // namespace
+
 Result<X509Ptr> ParseOneCertificate(ByteSpan data) {
   CITADEL_ASSIGN_OR_RETURN(auto certs, ParseCertificates(data));
   if (certs.size() != 1) {
@@ -182,6 +252,32 @@ time_t ToTimeT(std::chrono::system_clock::time_point t) {
   return std::chrono::system_clock::to_time_t(t);
 }
 
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SSZ" for messages; "?" if OpenSSL cannot read it.
+std::string Rfc3339(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return "?";
+  }
+  char buf[96];  // room for any int fields, so the compiler sees no truncation
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string Rfc3339(time_t t) {
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) return "?";
+  char buf[96];  // room for any int fields, so the compiler sees no truncation
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace
+
 Status CheckValidity(X509* cert, time_t now, std::string_view check, std::string_view what) {
   time_t t = now;
   int nb = X509_cmp_time(X509_get0_notBefore(cert), &t);
@@ -191,10 +287,73 @@ Status CheckValidity(X509* cert, time_t now, std::string_view check, std::string
     return Fail(check, std::string(what) + " has a malformed validity time");
   }
   // X509_cmp_time: -1 if the ASN.1 time is earlier than t, 1 if later.
-  if (nb > 0) return Fail(check, std::string(what) + " is not yet valid at the verification time");
-  if (na < 0) return Fail(check, std::string(what) + " has expired at the verification time");
+  // The bound and the instant, so that the user can tell clock skew from
+  // stale collateral.
+  if (nb > 0) {
+    return Fail(check, std::string(what) + " is not yet valid at the verification time (notBefore " +
+                           Rfc3339(X509_get0_notBefore(cert)) + ", verification time " + Rfc3339(now) + ")");
+  }
+  if (na < 0) {
+    return Fail(check, std::string(what) + " has expired at the verification time (notAfter " +
+                           Rfc3339(X509_get0_notAfter(cert)) + ", verification time " + Rfc3339(now) + ")");
+  }
   return Status::Ok();
 }
+
+namespace {
+
+// Certificate signatures that verified, keyed by SHA-256(certificate DER) ||
+// SHA-256(issuer SubjectPublicKeyInfo DER). Whether a signature verifies is
+// a pure function of those bytes, and the certificates of a chain or of
+// collateral are the same on every verification (a client re-attesting, a
+// verifier judging many quotes of one platform), so a success need not be
+// recomputed: P-384 verification dominates the verification time
+// (docs/attestation.md, "Verification time"). Validity windows, revocation
+// and everything else are still checked on every call. Failures are not
+// remembered, and the set is bounded (cleared when full) so that hostile
+// inputs cannot grow it.
+class VerifiedSignatures {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+  static VerifiedSignatures& Get() {
+    static VerifiedSignatures* v = new VerifiedSignatures();
+    return *v;
+  }
+  bool Contains(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_.count(key) != 0;
+  }
+  void Add(std::string key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (keys_.size() >= kMaxEntries) keys_.clear();
+    keys_.insert(std::move(key));
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> keys_;
+};
+
+// "" when either encoding fails (then nothing is cached).
+std::string SignatureKey(X509* cert, EVP_PKEY* issuer_key) {
+  unsigned char* cert_der = nullptr;
+  unsigned char* key_der = nullptr;
+  int cert_len = i2d_X509(cert, &cert_der);
+  int key_len = i2d_PUBKEY(issuer_key, &key_der);
+  std::string out;
+  if (cert_len > 0 && key_len > 0) {
+    Sha256Digest a = Sha256(ByteSpan(cert_der, static_cast<size_t>(cert_len)));
+    Sha256Digest b = Sha256(ByteSpan(key_der, static_cast<size_t>(key_len)));
+    out.assign(reinterpret_cast<const char*>(a.data()), a.size());
+    out.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  OPENSSL_free(cert_der);
+  OPENSSL_free(key_der);
+  ERR_clear_error();
+  return out;
+}
+
+}  // namespace
 
 Status CheckSignedBy(X509* cert, X509* issuer, std::string_view check, std::string_view what) {
   EVP_PKEY* key = X509_get0_pubkey(issuer);
@@ -202,10 +361,13 @@ Status CheckSignedBy(X509* cert, X509* issuer, std::string_view check, std::stri
     ERR_clear_error();
     return Fail(check, "issuer of " + std::string(what) + " has an unusable public key");
   }
+  const std::string cache_key = SignatureKey(cert, key);
+  if (!cache_key.empty() && VerifiedSignatures::Get().Contains(cache_key)) return Status::Ok();
   if (X509_verify(cert, key) != 1) {
     ERR_clear_error();
     return Fail(check, std::string(what) + " signature does not verify with its issuer's key");
   }
+  if (!cache_key.empty()) VerifiedSignatures::Get().Add(cache_key);
   return Status::Ok();
 }
 

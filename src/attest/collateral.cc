@@ -44,6 +44,7 @@ const std::pair<CollateralType, const char*> kTypeNames[] = {
     {CollateralType::kSnpVek, "snp.vek"},
     {CollateralType::kSnpChain, "snp.chain"},
     {CollateralType::kNvidiaChain, "nvidia.chain"},
+    {CollateralType::kSnpCrl, "snp.crl"},
 };
 
 bool IsSignedJsonType(CollateralType t) {
@@ -205,7 +206,14 @@ Status ImportCrl(ByteSpan data, const std::string& origin, const std::string& fe
                  std::vector<CollateralItem>* out) {
   CrlPtr crl = ParseCrl(data);
   if (!crl) return Bad("not a CRL");
-  CollateralItem it = MakeItem(CollateralType::kIntelCrl, origin, fetched);
+  // AMD's KDS CRLs are issued by an ARK ("ARK-Milan", ...); every other CRL
+  // here is Intel's.
+  X509_NAME* issuer = X509_CRL_get_issuer(crl.get());
+  char cn[256] = {0};
+  const bool amd = issuer != nullptr && X509_NAME_get_text_by_NID(issuer, NID_commonName, cn, sizeof(cn)) > 0 &&
+                   std::string_view(cn).rfind("ARK-", 0) == 0;
+  ERR_clear_error();
+  CollateralItem it = MakeItem(amd ? CollateralType::kSnpCrl : CollateralType::kIntelCrl, origin, fetched);
   CITADEL_ASSIGN_OR_RETURN(it.data, CrlDer(crl.get()));
   out->push_back(std::move(it));
   return Status::Ok();
@@ -404,6 +412,17 @@ std::string CollateralBundle::ToJson() const {
 
 Status CollateralBundle::ImportBytes(ByteSpan data, const std::string& origin,
                                      const std::string& fetched_at) {
+  if (snp::LooksLikeSnpCertTable(data)) {
+    // configfs-tsm auxblob / SNP_GET_EXT_REPORT certs buffer: each
+    // certificate is classified by its subject like any certificate file.
+    auto table = snp::ParseSnpCertTable(data);
+    if (!table.ok()) return Bad(table.status().message());
+    const std::string o = origin + " (SEV-SNP certificate table)";
+    for (const Bytes* c : {&table->vcek, &table->vlek, &table->ask, &table->ark}) {
+      if (!c->empty()) CITADEL_RETURN_IF_ERROR(ImportCertificates(*c, o, fetched_at, &items));
+    }
+    return Status::Ok();
+  }
   std::string text = Trimmed(data);
   if (!text.empty() && text[0] == '{') return ImportJson(text, origin, fetched_at, this);
   if (LooksLikePem(data) && text.find("-----BEGIN X509 CRL-----") != std::string::npos) {
@@ -525,6 +544,19 @@ Bytes CollateralBundle::SnpChains() const {
     if (it.type != CollateralType::kSnpChain) continue;
     out.insert(out.end(), it.data.begin(), it.data.end());
     out.push_back('\n');
+  }
+  return out;
+}
+
+std::vector<Bytes> CollateralBundle::SnpCrls() const {
+  std::vector<Bytes> out;
+  for (const auto& it : items) {
+    if (it.type != CollateralType::kSnpCrl) continue;
+    // A bundle may hold PEM; the verifier takes DER. Unreadable data is
+    // passed on as is so that the verifier names it (snp.crl).
+    CrlPtr crl = ParseCrl(it.data);
+    auto der = crl ? CrlDer(crl.get()) : Result<Bytes>(it.data);
+    out.push_back(der.ok() ? *der : it.data);
   }
   return out;
 }

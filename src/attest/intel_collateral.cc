@@ -622,6 +622,20 @@ Status EvaluateCollateral(const Quote& q, X509* pck_leaf, X509* pck_ca, X509* ro
     CITADEL_ASSIGN_OR_RETURN(X509_CRL* root_crl, FindCrl(*crls, root, now, "intel.root_crl", "Root CA CRL"));
     if (root_crl != nullptr) {
       if (IsRevoked(root_crl, pck_ca)) return Fail("intel.pck_revoked", "the PCK CA certificate is revoked");
+      // The TCB Signing certificate is the root's other child: a revoked one
+      // must not vouch for TCB Info or QE Identity.
+      for (const SignedJson* sj : {&*col.tcb_info, &*col.qe_identity}) {
+        auto certs = attest_internal::ParseCertificates(sj->issuer_chain);
+        if (!certs.ok()) return Fail("intel.crl", "TCB Signing chain: " + certs.status().message());
+        for (auto& c : *certs) {
+          if (attest_internal::SubjectCommonName(c.get()) != "Intel SGX TCB Signing") continue;
+          if (IsRevoked(root_crl, c.get())) {
+            return Fail("intel.tcb_signing_revoked", std::string("the TCB Signing certificate that signed the ") +
+                                                         (sj == &*col.tcb_info ? "TCB Info" : "QE Identity") +
+                                                         " is revoked by the Root CA CRL");
+          }
+        }
+      }
       (*claims)["intel.root_crl"] = "checked";
     } else {
       (*claims)["intel.root_crl"] = "absent";

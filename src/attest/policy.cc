@@ -319,7 +319,7 @@ void EvaluateIntelTcb(Evaluator& ev, const Policy& p, std::chrono::system_clock:
     return std::find(list.begin(), list.end(), s) != list.end();
   };
   if (st == nullptr || *st == "not_evaluated") {
-    ev.Fail("policy.tcb_status", "the platform TCB was not evaluated (no TCB Info / QE Identity collateral)");
+    ev.Fail("policy.tcb_status", "the platform TCB was not evaluated: no TCB Info / QE Identity collateral was given (pass --collateral)");
   } else if (!allowed(p.tcb_statuses, *st)) {
     ev.Fail("policy.tcb_status", "platform TCB status " + *st + " is not accepted by the policy");
   }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "attest_util.h"
@@ -182,6 +183,105 @@ Result<Bytes> DecodeSnpReportInput(ByteSpan input) {
   return b;
 }
 
+namespace {
+
+enum class CertSlot { kNone, kVcek, kVlek, kAsk, kArk };
+
+struct KnownGuid {
+  std::array<uint8_t, 16> rfc;  // RFC 4122 byte order
+  CertSlot slot;
+  const char* name;
+};
+
+constexpr KnownGuid kCertGuids[] = {
+    {{0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd},
+     CertSlot::kVcek, "VCEK"},
+    {{0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1},
+     CertSlot::kVlek, "VLEK"},
+    {{0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82},
+     CertSlot::kAsk, "ASK"},
+    {{0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae},
+     CertSlot::kArk, "ARK"},
+};
+
+constexpr size_t kCertEntrySize = 24;
+
+// The slot of a GUID in either byte order (RFC 4122, or mixed-endian with
+// the first three fields little endian).
+const KnownGuid* FindGuid(ByteSpan g) {
+  for (const auto& k : kCertGuids) {
+    if (std::equal(k.rfc.begin(), k.rfc.end(), g.begin())) return &k;
+    const std::array<uint8_t, 8> mixed = {k.rfc[3], k.rfc[2], k.rfc[1], k.rfc[0],
+                                          k.rfc[5], k.rfc[4], k.rfc[7], k.rfc[6]};
+    if (std::equal(mixed.begin(), mixed.end(), g.begin()) &&
+        std::equal(k.rfc.begin() + 8, k.rfc.end(), g.begin() + 8)) {
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool LooksLikeSnpCertTable(ByteSpan bytes) {
+  return bytes.size() >= 2 * kCertEntrySize && FindGuid(bytes.first(16)) != nullptr;
+}
+
+Result<SnpCertTable> ParseSnpCertTable(ByteSpan table) {
+  auto bad = [](const std::string& why) {
+    return Status::InvalidArgument("SEV-SNP certificate table: " + why);
+  };
+  if (table.size() > kMaxCertTableSize) {
+    return bad("larger than " + std::to_string(kMaxCertTableSize) + " bytes");
+  }
+  // Pass 1: the entry list, up to its all-zero terminator.
+  struct Entry {
+    ByteSpan guid;
+    uint32_t offset, length;
+  };
+  std::vector<Entry> entries;
+  ByteReader r(table);
+  while (true) {
+    Entry e{};
+    if (!r.ReadBytes(16, &e.guid) || !r.ReadU32Le(&e.offset) || !r.ReadU32Le(&e.length)) {
+      return bad("truncated entry list (no all-zero terminator)");
+    }
+    if (AllZero(e.guid) && e.offset == 0 && e.length == 0) break;
+    if (entries.size() == kMaxCertTableEntries) {
+      return bad("more than " + std::to_string(kMaxCertTableEntries) + " entries");
+    }
+    entries.push_back(e);
+  }
+  if (entries.empty()) return bad("no entries");
+  const uint64_t list_end = (entries.size() + 1) * kCertEntrySize;
+  // Pass 2: every entry's bytes lie after the entry list and inside the table.
+  SnpCertTable out;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const std::string where = "entry " + std::to_string(i);
+    const uint64_t end = uint64_t{e.offset} + e.length;
+    if (e.offset < list_end) return bad(where + " points into the entry list (offset " + std::to_string(e.offset) + ")");
+    if (end > table.size()) {
+      return bad(where + " (offset " + std::to_string(e.offset) + ", length " + std::to_string(e.length) +
+                 ") ends past the table's " + std::to_string(table.size()) + " bytes");
+    }
+    const KnownGuid* k = FindGuid(e.guid);
+    if (k == nullptr) {
+      ++out.unknown_entries;
+      continue;
+    }
+    if (e.length == 0) return bad(where + " (" + k->name + ") is empty");
+    Bytes* slot = k->slot == CertSlot::kVcek   ? &out.vcek
+                  : k->slot == CertSlot::kVlek ? &out.vlek
+                  : k->slot == CertSlot::kAsk  ? &out.ask
+                                               : &out.ark;
+    if (!slot->empty()) return bad(where + " repeats the " + std::string(k->name) + " GUID");
+    ByteSpan cert = table.subspan(e.offset, e.length);
+    slot->assign(cert.begin(), cert.end());
+  }
+  return out;
+}
+
 Result<VerifiedEvidence> VerifySnpReport(ByteSpan report_bytes, const SnpCollateral& collateral,
                                          const VerifyOptions& options) {
   // ---- 1. Parse --------------------------------------------------------
@@ -310,6 +410,39 @@ Result<VerifiedEvidence> VerifySnpReport(ByteSpan report_bytes, const SnpCollate
       attest_internal::CheckValidity(intermediate, now, "snp.ask_validity", inter_name));
   CITADEL_RETURN_IF_ERROR(attest_internal::CheckValidity(vek, now, "snp.vek_validity", vek_name));
 
+  // ---- 2b. AMD CRL (KDS /vcek/v1/<product>/crl): issued by the ARK, lists
+  // revoked ASKs/ASVKs. Optional collateral; when one from this ARK is
+  // given it must verify, be current, and not list the intermediate.
+  std::string crl_state = "absent";
+  for (const Bytes& der : collateral.crls) {
+    const unsigned char* p = der.data();
+    std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(
+        d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())), &X509_CRL_free);
+    if (!crl || p != der.data() + der.size()) {
+      ERR_clear_error();
+      return Fail("snp.crl", "an AMD CRL is not a DER CRL");
+    }
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ark)) != 0) continue;
+    EVP_PKEY* ark_key = X509_get0_pubkey(ark);
+    if (ark_key == nullptr || X509_CRL_verify(crl.get(), ark_key) != 1) {
+      ERR_clear_error();
+      return Fail("snp.crl", "the CRL of " + attest_internal::SubjectCommonName(ark) +
+                                 " does not verify with the ARK's key");
+    }
+    time_t t = now;
+    const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl.get());
+    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+    if (last == nullptr || next == nullptr) return Fail("snp.crl", "the AMD CRL lacks thisUpdate/nextUpdate");
+    if (X509_cmp_time(last, &t) > 0) return Fail("snp.crl_validity", "the AMD CRL is not yet valid");
+    if (X509_cmp_time(next, &t) < 0) return Fail("snp.crl_validity", "the AMD CRL has expired (past nextUpdate)");
+    X509_REVOKED* revoked = nullptr;
+    if (X509_CRL_get0_by_cert(crl.get(), &revoked, intermediate) == 1) {
+      return Fail("snp.revoked", "the " + inter_name + " is revoked by the AMD CRL");
+    }
+    ERR_clear_error();
+    crl_state = "checked";
+  }
+
   // ---- 3. Report signature ----------------------------------------------
   EVP_PKEY* vek_key = X509_get0_pubkey(vek);
   if (vek_key == nullptr || EVP_PKEY_get_base_id(vek_key) != EVP_PKEY_EC ||
@@ -426,6 +559,7 @@ Result<VerifiedEvidence> VerifySnpReport(ByteSpan report_bytes, const SnpCollate
   c["snp.report_id"] = Hex(rep.report_id);
   c["snp.chip_id"] = Hex(rep.chip_id);
   c["snp.chip_id_masked"] = chip_masked ? "true" : "false";
+  c["snp.crl"] = crl_state;
   c["snp.reported_tcb"] = Hex64(rep.reported_tcb);
   c["snp.current_tcb"] = Hex64(rep.current_tcb);
   c["snp.committed_tcb"] = Hex64(rep.committed_tcb);

@@ -65,6 +65,15 @@ Result<VerifiedEvidence> VerifyIntel(const Evidence& evidence, const VerifyOptio
   return out;
 }
 
+// One DER certificate as a PEM block (SnpCollateral::chain takes PEM lists).
+Bytes DerToPem(ByteSpan der) {
+  std::string b64 = Base64Encode(der);
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  pem += "-----END CERTIFICATE-----\n";
+  return Bytes(pem.begin(), pem.end());
+}
+
 Result<VerifiedEvidence> VerifySnp(const Evidence& evidence, const VerifyOptions& options) {
   auto bytes = snp::DecodeSnpReportInput(evidence.bytes);
   if (!bytes.ok()) return Fail("snp.parse", bytes.status().message());
@@ -74,6 +83,29 @@ Result<VerifiedEvidence> VerifySnp(const Evidence& evidence, const VerifyOptions
   if (options.collateral != nullptr) {
     veks = options.collateral->SnpVeks();
     collateral.chain = options.collateral->SnpChains();
+    collateral.crls = options.collateral->SnpCrls();
+  }
+  // The caller's VEKs win; without any, the certificate table the host
+  // handed out with the report (extended report) supplies the VCEK/VLEK and
+  // its ASK/ARK. Those are untrusted like any collateral: the chain must
+  // still end in a trusted ARK.
+  std::string vek_source = "collateral";
+  if (veks.empty() && !evidence.endorsements.empty()) {
+    auto table = snp::ParseSnpCertTable(evidence.endorsements);
+    if (!table.ok()) return Fail("snp.cert_table", table.status().message());
+    if (!table->vcek.empty()) veks.push_back(table->vcek);
+    if (!table->vlek.empty()) veks.push_back(table->vlek);
+    for (const Bytes* c : {&table->ask, &table->ark}) {
+      if (c->empty()) continue;
+      Bytes pem = DerToPem(*c);
+      collateral.chain.insert(collateral.chain.end(), pem.begin(), pem.end());
+    }
+    if (veks.empty()) {
+      return Fail("snp.vek_missing",
+                  "no collateral for SEV-SNP: the evidence's certificate table holds no VCEK/VLEK and none was "
+                  "given (pass --collateral or --vek with the VCEK/VLEK)");
+    }
+    vek_source = "evidence certificate table";
   }
   if (options.trust_anchors.empty()) {
     // The public AMD ASK/ASVK certificates, after any supplied ones.
@@ -85,7 +117,9 @@ Result<VerifiedEvidence> VerifySnp(const Evidence& evidence, const VerifyOptions
     }
   }
   if (veks.empty()) {
-    return Fail("snp.vek_missing", "no VCEK/VLEK certificate was supplied (collateral bundle or --vek)");
+    return Fail("snp.vek_missing",
+                "no collateral for SEV-SNP: no VCEK/VLEK certificate was given and the evidence carries no "
+                "certificate table (pass --collateral or --vek with the VCEK/VLEK)");
   }
   // Several VEKs (e.g. a bundle for several machines): the one that verifies
   // wins; otherwise report the failure that is not just "wrong VEK".
@@ -93,7 +127,10 @@ Result<VerifiedEvidence> VerifySnp(const Evidence& evidence, const VerifyOptions
   for (const Bytes& vek : veks) {
     collateral.vek = vek;
     auto r = snp::VerifySnpReport(*bytes, collateral, options);
-    if (r.ok()) return r;
+    if (r.ok()) {
+      r->claims["snp.vek_source"] = vek_source;
+      return r;
+    }
     if (!first) first = r.status();
     std::string check = CheckName(r.status());
     bool wrong_vek = check == "snp.report_signature" || check == "snp.chip_id" || check == "snp.reported_tcb" ||

@@ -18,26 +18,59 @@ bool SameReportData(const ReportData& a, const ReportData& b) {
 
 }  // namespace
 
+VerifyOptions AttestationConfig::Options() const {
+  VerifyOptions o;
+  o.now = at.value_or(std::chrono::system_clock::now());
+  o.collateral = collateral.get();
+  o.trust_anchors = trust_anchors;
+  return o;
+}
+
+Status AppraisalStatus(const Appraisal& appraisal) {
+  if (appraisal.accepted()) return Status::Ok();
+  if (appraisal.failed_checks.empty()) {
+    // Cannot happen (every non-accepted appraisal names a check); fail closed.
+    return Status::AttestationFailed("server evidence was not accepted (no reason recorded)");
+  }
+  const std::string& first = appraisal.failed_checks.front();
+  if (appraisal.verdict == Verdict::kRejected) {
+    std::string msg = first;
+    if (appraisal.failed_checks.size() > 1) {
+      msg += " (and " + std::to_string(appraisal.failed_checks.size() - 1) + " more policy failures)";
+    }
+    return Status::PolicyRejected(msg);
+  }
+  // invalid / expired: the verdict is part of the message so that expired
+  // collateral reads differently from a forged or broken quote.
+  return Status::AttestationFailed("server evidence is " + std::string(VerdictName(appraisal.verdict)) + " (" +
+                                   std::string(EvidenceKindName(appraisal.kind)) + "): " + first);
+}
+
 Result<PeerVerification> VerifyServerCertificate(X509* cert, const Policy& policy,
                                                  const VerifyOptions& options) {
   if (cert == nullptr) return Status::AttestationFailed("the server presented no certificate");
   CITADEL_ASSIGN_OR_RETURN(Bytes envelope, channel_internal::GetEvidenceExtension(cert));
   CITADEL_ASSIGN_OR_RETURN(Evidence evidence, DecodeEvidenceEnvelope(envelope));
-  CITADEL_ASSIGN_OR_RETURN(VerifiedEvidence verified, VerifyEvidence(evidence, options));
+  // The same appraisal `citadel verify` prints: verification, then the
+  // policy at options.now.
+  Appraisal appraisal = AppraiseEvidence(evidence, options, &policy);
+  if (!appraisal.evidence) return AppraisalStatus(appraisal);
 
-  // The key the TLS handshake proves possession of.
+  // The key the TLS handshake proves possession of. Checked before the
+  // policy verdict: a certificate whose key is not the attested one is not
+  // this server's, whatever the policy says about the evidence.
   EVP_PKEY* key = X509_get0_pubkey(cert);
   if (key == nullptr) {
     TakeOpenSslError();
     return Status::AttestationFailed("server certificate has an unusable public key");
   }
   CITADEL_ASSIGN_OR_RETURN(Bytes spki, PublicKeySpkiDer(key));
-  if (!SameReportData(verified.report_data, ReportDataForCertificate(spki))) {
+  if (!SameReportData(appraisal.evidence->report_data, ReportDataForCertificate(spki))) {
     return Status::AttestationFailed(
         "the certificate's key is not the key bound by its evidence (report_data mismatch)");
   }
-  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy));
-  return PeerVerification{std::move(verified), std::move(spki)};
+  CITADEL_RETURN_IF_ERROR(AppraisalStatus(appraisal));
+  return PeerVerification{std::move(appraisal.evidence).value(), std::move(spki)};
 }
 
 Status AttestedTlsVerifier::Install(SSL_CTX* ctx) {
@@ -68,7 +101,9 @@ int AttestedTlsVerifier::VerifyCallback(X509_STORE_CTX* store, void* arg) {
   auto* self = static_cast<AttestedTlsVerifier*>(arg);
   if (self == nullptr || store == nullptr) return 0;
   // Verification is slow-ish and needs no lock; only the pin does.
-  auto result = VerifyServerCertificate(X509_STORE_CTX_get0_cert(store), self->policy_);
+  // Options() reads the clock now (unless the config fixes the instant).
+  auto result = VerifyServerCertificate(X509_STORE_CTX_get0_cert(store), self->config_.policy,
+                                        self->config_.Options());
 
   std::lock_guard<std::mutex> lock(self->mu_);
   if (!result.ok()) {
@@ -99,14 +134,15 @@ Result<VerifiedEvidence> VerifyFreshEvidence(const Evidence& evidence, const Pol
   if (nonce.size() < kMinNonceBytes || nonce.size() > kMaxNonceBytes) {
     return Status::InvalidArgument("fresh evidence: nonce must be 16..1024 bytes");
   }
-  CITADEL_ASSIGN_OR_RETURN(VerifiedEvidence verified, VerifyEvidence(evidence, options));
-  if (!SameReportData(verified.report_data, ReportDataForNonce(pinned_spki_der, nonce))) {
+  Appraisal appraisal = AppraiseEvidence(evidence, options, &policy);
+  if (!appraisal.evidence) return AppraisalStatus(appraisal).WithContext("fresh evidence");
+  if (!SameReportData(appraisal.evidence->report_data, ReportDataForNonce(pinned_spki_der, nonce))) {
     return Status::AttestationFailed(
         "fresh evidence does not bind this nonce and the pinned TLS key "
         "(stale, replayed, or from another server)");
   }
-  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy));
-  return verified;
+  CITADEL_RETURN_IF_ERROR(AppraisalStatus(appraisal).WithContext("fresh evidence"));
+  return std::move(appraisal.evidence).value();
 }
 
 }  // namespace citadel

@@ -114,7 +114,12 @@ struct ConnectArgs {
   std::string policy;
   std::string token_file;
   int timeout = 120;
+  // Hardware evidence: the same inputs as `citadel verify`.
+  std::vector<std::string> collateral, chains, veks, roots;
+  std::string at;
 };
+
+void AddEvidenceOptions(CLI::App* cmd, ConnectArgs* args);
 
 void AddConnectOptions(CLI::App* cmd, ConnectArgs* args) {
   cmd->add_option("--server", args->server, "Server URL, e.g. https://127.0.0.1:8443")->required();
@@ -122,6 +127,52 @@ void AddConnectOptions(CLI::App* cmd, ConnectArgs* args) {
   cmd->add_option("--timeout", args->timeout, "Seconds to wait for each call")->default_val(120);
   cmd->add_option("--token-file", args->token_file,
                   "File holding the bearer token (or set CITADEL_TOKEN); never pass tokens on the command line");
+  AddEvidenceOptions(cmd, args);
+}
+
+// The hardware-evidence inputs of `citadel verify`, for every command that
+// judges evidence (online or offline).
+void AddEvidenceOptions(CLI::App* cmd, ConnectArgs* args) {
+  cmd->add_option("--collateral", args->collateral,
+                  "Collateral for the server's hardware evidence: a Citadel bundle or any importable file "
+                  "(repeatable; see citadel verify)");
+  cmd->add_option("--chain", args->chains, "Certificate chain file (AMD ASK/ARK, NVIDIA device chain)");
+  cmd->add_option("--vek", args->veks, "AMD VCEK/VLEK certificate (PEM/DER)");
+  cmd->add_option("--root", args->roots, "Trust ONLY this root (repeatable; default: built-in vendor roots)");
+  cmd->add_option("--at", args->at, "Judge validity at this RFC 3339 UTC instant (default: now)");
+}
+
+// Collateral, roots and the appraisal instant, shared by `citadel verify`
+// and the client commands so that both judge evidence alike.
+Status LoadAttestationInputs(const std::vector<std::string>& collateral, const std::vector<std::string>& chains,
+                             const std::vector<std::string>& veks, const std::vector<std::string>& roots,
+                             const std::string& at, CollateralBundle* bundle, std::vector<Bytes>* anchors,
+                             std::optional<std::chrono::system_clock::time_point>* instant) {
+  for (const auto* list : {&collateral, &chains, &veks}) {
+    for (const auto& f : *list) CITADEL_RETURN_IF_ERROR(bundle->ImportFile(f));
+  }
+  for (const auto& r : roots) {
+    auto bytes = ReadFileBytes(r, size_t{1} << 20);
+    if (!bytes.ok()) return bytes.status().WithContext("--root");
+    anchors->push_back(std::move(bytes).value());
+  }
+  if (!at.empty()) {
+    auto t = ParseRfc3339(at);
+    if (!t.ok()) return t.status().WithContext("--at");
+    *instant = *t;
+  }
+  return Status::Ok();
+}
+
+// VerifyOptions for offline checks (receipts, audit exports) from the same
+// flags; `bundle` must outlive the options.
+Status OfflineVerifyOptions(const ConnectArgs& a, CollateralBundle* bundle, VerifyOptions* options) {
+  std::optional<std::chrono::system_clock::time_point> at;
+  CITADEL_RETURN_IF_ERROR(
+      LoadAttestationInputs(a.collateral, a.chains, a.veks, a.roots, a.at, bundle, &options->trust_anchors, &at));
+  options->collateral = bundle;
+  if (at) options->now = *at;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Client>> ConnectWith(const ConnectArgs& args) {
@@ -129,6 +180,10 @@ Result<std::unique_ptr<Client>> ConnectWith(const ConnectArgs& args) {
   ClientOptions options;
   options.policy = std::move(policy);
   options.timeout = std::chrono::seconds(args.timeout);
+  auto bundle = std::make_shared<CollateralBundle>();
+  CITADEL_RETURN_IF_ERROR(LoadAttestationInputs(args.collateral, args.chains, args.veks, args.roots, args.at,
+                                                bundle.get(), &options.trust_anchors, &options.verify_at));
+  if (!bundle->items.empty()) options.collateral = std::move(bundle);
   if (!args.token_file.empty()) {
     CITADEL_ASSIGN_OR_RETURN(Bytes token, ReadFileBytes(args.token_file, 4096));
     options.token.assign(token.begin(), token.end());
@@ -231,28 +286,17 @@ int RunVerify(const VerifyArgs& a) {
     evidence = Evidence{*kind, std::move(input).value()};
   }
   CollateralBundle bundle;
-  for (const auto* list : {&a.collateral, &a.chains, &a.veks}) {
-    for (const auto& f : *list) {
-      Status st = bundle.ImportFile(f);
-      if (!st.ok()) return Fail(st);
-    }
-  }
+  VerifyOptions options;
+  std::optional<std::chrono::system_clock::time_point> instant;
+  Status loaded = LoadAttestationInputs(a.collateral, a.chains, a.veks, a.roots, a.now, &bundle,
+                                        &options.trust_anchors, &instant);
+  if (!loaded.ok()) return Fail(loaded);
   if (!a.write_bundle.empty()) {
     Status st = WriteFileAtomic(a.write_bundle, AsBytes(bundle.ToJson()), 0644);
     if (!st.ok()) return Fail(st);
   }
-  VerifyOptions options;
   options.collateral = &bundle;
-  if (!a.now.empty()) {
-    auto t = ParseRfc3339(a.now);
-    if (!t.ok()) return Fail(t.status());
-    options.now = *t;
-  }
-  for (const auto& r : a.roots) {
-    auto bytes = ReadFileBytes(r, size_t{1} << 20);
-    if (!bytes.ok()) return Fail(bytes.status());
-    options.trust_anchors.push_back(std::move(bytes).value());
-  }
+  if (instant) options.now = *instant;
   if (!a.nonce.empty()) {
     auto n = HexDecode(a.nonce);
     if (!n.ok()) return Fail(Status::InvalidArgument("--nonce must be hex"));
@@ -422,6 +466,8 @@ int Main(int argc, char** argv) {
   receipt_verify->add_option("--policy", receipt_policy, "Also require the evidence to satisfy this policy");
   receipt_verify->add_option("--input", receipt_inputs, "NAME=FILE.npy that must match the receipt");
   receipt_verify->add_option("--output", receipt_outputs, "NAME=FILE.npy that must match the receipt");
+  ConnectArgs receipt_evidence;
+  AddEvidenceOptions(receipt_verify, &receipt_evidence);
 
   // audit
   auto* audit = app.add_subcommand("audit", "Fetch or verify the server's audit log");
@@ -434,6 +480,8 @@ int Main(int argc, char** argv) {
   std::string audit_file, audit_policy;
   audit_verify->add_option("export", audit_file, "AUDIT.json")->required()->check(CLI::ExistingFile);
   audit_verify->add_option("--policy", audit_policy, "Also require the evidence to satisfy this policy");
+  ConnectArgs audit_evidence;
+  AddEvidenceOptions(audit_verify, &audit_evidence);
   audit->require_subcommand(1);
 
   // Box-bound packages (offline model delivery)
@@ -443,6 +491,9 @@ int Main(int argc, char** argv) {
   box->add_option("--server", box_args.server, "Fetch from a running server (attested) ...");
   box->add_option("--policy", box_args.policy, "... checked against this policy");
   box->add_option("--token-file", box_args.token_file, "Bearer token file");
+  box->add_option("--collateral", box_args.collateral, "Collateral for the server's hardware evidence (repeatable)");
+  box->add_option("--root", box_args.roots, "Trust ONLY this root (repeatable)");
+  box->add_option("--at", box_args.at, "Judge validity at this RFC 3339 UTC instant");
   box->add_option("--state-dir", box_state_dir, "... or read it offline on the box from the server's state directory");
   box->add_option("--config", box_config, "Server configuration (offline mode; part of the measurement)");
   box->add_option("-o,--out", box_out, "Where to write box.json")->required();
@@ -726,7 +777,10 @@ int Main(int argc, char** argv) {
     if (!outs.ok()) return Fail(outs.status());
     check.inputs = std::move(ins).value();
     check.outputs = std::move(outs).value();
-    auto v = VerifyReceipt(j, check);
+    CollateralBundle bundle;
+    VerifyOptions options;
+    if (Status st = OfflineVerifyOptions(receipt_evidence, &bundle, &options); !st.ok()) return Fail(st);
+    auto v = VerifyReceipt(j, check, options);
     if (!v.ok()) {
       std::cout << "receipt: INVALID\n";
       return Fail(v.status());
@@ -766,7 +820,10 @@ int Main(int argc, char** argv) {
       policy = std::move(p).value();
     }
     std::vector<nlohmann::json> entries(j["entries"].begin(), j["entries"].end());
-    auto v = VerifyAuditLog(entries, &j["checkpoint"], policy ? &*policy : nullptr);
+    CollateralBundle bundle;
+    VerifyOptions options;
+    if (Status st = OfflineVerifyOptions(audit_evidence, &bundle, &options); !st.ok()) return Fail(st);
+    auto v = VerifyAuditLog(entries, &j["checkpoint"], policy ? &*policy : nullptr, options);
     if (!v.ok()) {
       std::cout << "audit log: INVALID\n";
       return Fail(v.status());

@@ -90,8 +90,18 @@ class ClientImpl : public Client {
   ClientImpl(ParsedUrl url, ClientOptions options)
       : url_(std::move(url)),
         options_(std::move(options)),
-        verifier_(std::make_shared<AttestedTlsVerifier>(options_.policy)),
+        config_(MakeConfig(options_)),
+        verifier_(std::make_shared<AttestedTlsVerifier>(config_)),
         http_(url_.host, url_.port) {}
+
+  static AttestationConfig MakeConfig(const ClientOptions& o) {
+    AttestationConfig c;
+    c.policy = o.policy;
+    c.collateral = o.collateral;
+    c.trust_anchors = o.trust_anchors;
+    c.at = o.verify_at;
+    return c;
+  }
 
   Status Init() {
     if (!http_.is_valid()) return Status::Internal("TLS client context could not be created");
@@ -138,7 +148,7 @@ class ClientImpl : public Client {
   Result<VerifiedEvidence> Attest(ByteSpan nonce) override {
     if (nonce.size() < 16 || nonce.size() > 64) return Status::InvalidArgument("nonce must be 16 to 64 bytes");
     CITADEL_ASSIGN_OR_RETURN(Evidence evidence, FetchEvidence(nonce));
-    return VerifyFreshEvidence(evidence, options_.policy, pinned_key_, nonce);
+    return VerifyFreshEvidence(evidence, options_.policy, pinned_key_, nonce, config_.Options());
   }
 
   Result<ModelInfo> UploadModel(const std::string& name, ByteSpan onnx_bytes, const UploadOptions& options) override {
@@ -219,7 +229,7 @@ class ClientImpl : public Client {
     check.policy = &options_.policy;
     check.inputs = inputs;
     check.outputs = out.outputs;
-    CITADEL_ASSIGN_OR_RETURN(VerifiedStatement v, VerifyReceipt(response["receipt"], check));
+    CITADEL_ASSIGN_OR_RETURN(VerifiedStatement v, VerifyReceipt(response["receipt"], check, config_.Options()));
     if (!ConstantTimeEquals(v.spki_der, pinned_key_)) {
       return Status::AttestationFailed("receipt was signed by a key other than the attested server's");
     }
@@ -235,14 +245,14 @@ class ClientImpl : public Client {
     AuditExport out;
     for (auto& e : j["entries"]) out.entries.push_back(std::move(e));
     out.checkpoint = std::move(j["checkpoint"]);
-    CITADEL_ASSIGN_OR_RETURN(out.verification, VerifyAuditLog(out.entries, &out.checkpoint, &options_.policy));
+    CITADEL_ASSIGN_OR_RETURN(out.verification, VerifyAuditLog(out.entries, &out.checkpoint, &options_.policy, config_.Options()));
     return out;
   }
 
   Result<BoxIdentity> GetBoxIdentity() override {
     CITADEL_ASSIGN_OR_RETURN(json j, Call("GET", "/v2/package-key", ""));
     CITADEL_ASSIGN_OR_RETURN(BoxIdentity box, BoxIdentityFromJson(j));
-    CITADEL_RETURN_IF_ERROR(VerifyBoxIdentity(box, options_.policy).status());
+    CITADEL_RETURN_IF_ERROR(VerifyBoxIdentity(box, options_.policy, config_.Options()).status());
     return box;
   }
 
@@ -350,6 +360,7 @@ class ClientImpl : public Client {
   std::optional<json> limits_;  // the server's "limits" from GET /v2
   ParsedUrl url_;
   ClientOptions options_;
+  AttestationConfig config_;  // owns the collateral the verifier's options point into
   std::shared_ptr<AttestedTlsVerifier> verifier_;
   httplib::SSLClient http_;
   std::mutex mu_;

@@ -71,7 +71,7 @@ Result<VerifiedEvidence> VerifyBoxIdentity(const BoxIdentity& box, const Policy&
   if (!ConstantTimeEquals(ReportDataForPackageKey(box.public_key), verified.report_data)) {
     return Status::AttestationFailed("the box's evidence does not bind its package key");
   }
-  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy));
+  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy, options.now));
   return verified;
 }
 

@@ -136,7 +136,9 @@ class SnpPlatform final : public Platform {
       if (!pem.ok()) return pem.status().WithContext("snp: configfs-tsm auxblob");
       endorsements_ = std::move(pem).value();
     }
-    return Evidence{EvidenceKind::kSevSnp, std::move(r.first)};
+    // The raw certificate table travels with the report (an extended
+    // report), so that verifiers need no VCEK of their own.
+    return Evidence{EvidenceKind::kSevSnp, std::move(r.first), std::move(r.second)};
   }
 
   Result<SecretBytes> SealingKey(std::string_view purpose) override {

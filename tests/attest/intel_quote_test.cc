@@ -708,5 +708,34 @@ TEST(IntelGeneratedCollateral, EachCollateralCheckHasItsName) {
   EXPECT_NE(r.status().message().find("not yet valid"), std::string::npos) << r.status().message();
 }
 
+TEST(IntelGeneratedCollateral, TcbSigningCertificateCheckedAgainstRootCrl) {
+  VerifyOptions now;
+  CollateralFixture f(5, 13);
+  // A TCB Signing certificate with a serial of its own, so that revoking it
+  // revokes nothing else.
+  hwtest::CertSpec t;
+  t.subject_cn = "Intel SGX TCB Signing";
+  t.issuer_cn = "Intel SGX Root CA";
+  t.serial = 4242;
+  f.tcb_signer = hwtest::MakeCert(t, f.tcb_key.get(), f.pki.root_key.get());
+  const Bytes q = f.Quote();
+  auto c = f.Collateral();
+  auto ok = intel::VerifyIntelQuote(q, c, now);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->claims.at("intel.root_crl"), "checked");
+  c.crls[1] = MakeCrl(f.pki.root.get(), f.pki.root_key.get(), 4242, f.now);
+  auto r = intel::VerifyIntelQuote(q, c, now);
+  EXPECT_EQ(Check(r), "intel.tcb_signing_revoked");
+  EXPECT_NE(r.status().message().find("TCB Info"), std::string::npos) << r.status().message();
+  // Another serial revoked: still accepted.
+  c.crls[1] = MakeCrl(f.pki.root.get(), f.pki.root_key.get(), 4243, f.now);
+  EXPECT_TRUE(intel::VerifyIntelQuote(q, c, now).ok());
+  // Without a Root CA CRL nothing can be said, and the claim says so.
+  c.crls.resize(1);
+  auto absent = intel::VerifyIntelQuote(q, c, now);
+  ASSERT_TRUE(absent.ok()) << absent.status().message();
+  EXPECT_EQ(absent->claims.at("intel.root_crl"), "absent");
+}
+
 }  // namespace
 }  // namespace citadel

@@ -202,8 +202,12 @@ TEST(EnvelopeTest, Rejects) {
   t[0] = 'X';
   EXPECT_FALSE(DecodeEvidenceEnvelope(t).ok());
   t = env;
+  t[8] = 3;
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("version 3"), std::string::npos);
+  // A version 1 body relabelled version 2 lacks its endorsements field.
+  t = env;
   t[8] = 2;
-  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("version 2"), std::string::npos);
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("truncated endorsements"), std::string::npos);
   for (uint8_t kind : {0, 6, 255}) {
     t = env;
     t[10] = kind;
@@ -213,6 +217,61 @@ TEST(EnvelopeTest, Rejects) {
   Bytes empty = EncodeEvidenceEnvelope(Evidence{EvidenceKind::kSim, {}});
   EXPECT_FALSE(DecodeEvidenceEnvelope(empty).ok());
   EXPECT_EQ(DecodeEvidenceEnvelope(empty).status().code(), Code::kAttestationFailed);
+}
+
+TEST(EnvelopeTest, EndorsementsTravelInVersion2) {
+  Evidence e(EvidenceKind::kSevSnp, Bytes(1184, 7), Bytes{9, 8, 7, 6});
+  Bytes env = EncodeEvidenceEnvelope(e);
+  ASSERT_EQ(env.size(), 8 + 2 + 1 + 4 + 1184 + 4 + 4u);
+  EXPECT_EQ(env[8], 2);
+  auto back = DecodeEvidenceEnvelope(env);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->kind, EvidenceKind::kSevSnp);
+  EXPECT_EQ(back->bytes, e.bytes);
+  EXPECT_EQ(back->endorsements, e.endorsements);
+  // Without endorsements the envelope stays version 1 (older clients read it).
+  EXPECT_EQ(EncodeEvidenceEnvelope(Evidence(EvidenceKind::kSevSnp, Bytes(1184, 7)))[8], 1);
+  // Every truncation fails; so do trailing bytes, empty endorsements and an
+  // oversized endorsements length.
+  for (size_t n = 0; n < env.size(); ++n) {
+    EXPECT_FALSE(DecodeEvidenceEnvelope(ByteSpan(env.data(), n)).ok()) << n;
+  }
+  Bytes t = env;
+  t.push_back(0);
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("trailing"), std::string::npos);
+  Bytes empty = env;
+  empty.resize(empty.size() - 8);
+  empty.insert(empty.end(), {0, 0, 0, 0});
+  EXPECT_NE(DecodeEvidenceEnvelope(empty).status().message().find("empty endorsements"), std::string::npos);
+  Bytes huge = env;
+  huge.resize(huge.size() - 8);
+  const uint32_t big = 256 * 1024 + 1;
+  for (int i = 0; i < 4; ++i) huge.push_back(static_cast<uint8_t>(big >> (8 * i)));
+  huge.resize(huge.size() + big, 0);
+  EXPECT_NE(DecodeEvidenceEnvelope(huge).status().message().find("endorsements too large"), std::string::npos);
+}
+
+TEST(AppraisalStatusTest, VerdictsMapToCodesAndNamedReasons) {
+  Appraisal a;
+  a.kind = EvidenceKind::kSevSnp;
+  a.verdict = Verdict::kAccepted;
+  EXPECT_TRUE(AppraisalStatus(a).ok());
+  a.verdict = Verdict::kExpired;
+  a.failed_checks = {"snp.vek_validity: VCEK has expired"};
+  Status st = AppraisalStatus(a);
+  EXPECT_EQ(st.code(), Code::kAttestationFailed);
+  EXPECT_EQ(st.message(), "server evidence is expired (snp): snp.vek_validity: VCEK has expired");
+  a.verdict = Verdict::kInvalid;
+  st = AppraisalStatus(a);
+  EXPECT_EQ(st.message().rfind("server evidence is invalid (snp): ", 0), 0u) << st.message();
+  a.verdict = Verdict::kRejected;
+  a.failed_checks = {"policy.measurement: x", "policy.snp.debug: y"};
+  st = AppraisalStatus(a);
+  EXPECT_EQ(st.code(), Code::kPolicyRejected);
+  EXPECT_EQ(st.message(), "policy.measurement: x (and 1 more policy failures)");
+  // A non-accepted appraisal without a reason still fails closed.
+  a.failed_checks.clear();
+  EXPECT_FALSE(AppraisalStatus(a).ok());
 }
 
 // ---- identity and certificate verification --------------------------------------

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "citadel/bytes.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -125,6 +127,62 @@ TEST(VerifyCli, SnpWithVekAndPolicy) {
              " --now 2025-01-01T00:00:00Z");
   EXPECT_NE(r.out.find("verdict: INVALID"), std::string::npos) << r.out;
   fs::remove(policy);
+}
+
+// DER of the first certificate in a PEM file.
+std::string PemToDer(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), b64;
+  size_t begin = text.find("-----BEGIN CERTIFICATE-----");
+  size_t end = text.find("-----END CERTIFICATE-----");
+  EXPECT_NE(begin, std::string::npos) << path;
+  for (size_t i = text.find('\n', begin) + 1; i < end; ++i) {
+    if (!std::isspace(static_cast<unsigned char>(text[i]))) b64.push_back(text[i]);
+  }
+  auto der = citadel::Base64Decode(b64);
+  EXPECT_TRUE(der.ok()) << path;
+  return der.ok() ? std::string(der->begin(), der->end()) : "";
+}
+
+void PutLe32(std::string& s, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s[off + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+TEST(VerifyCli, SnpCertificateTableAsCollateral) {
+  REQUIRE_VECTORS();
+  // What a host hands out with an extended report (configfs-tsm auxblob):
+  // the real VCEK and ASK in a GUID table, zero-padded to a page.
+  std::ifstream vf(VectorDir() + "/sev-snp/virtee-sev/vcek_milan.der", std::ios::binary);
+  std::string vcek((std::istreambuf_iterator<char>(vf)), std::istreambuf_iterator<char>());
+  std::string ask = PemToDer(VectorDir() + "/sev-snp/virtee-sev/builtin_milan_ask.pem");
+  const std::string guids[2] = {"\x63\xda\x75\x8d\xe6\x64\x45\x64\xad\xc5\xf4\xb9\x3b\xe8\xac\xcd",
+                                "\x4a\xb7\xb3\x79\xbb\xac\x4f\xe4\xa0\x2f\x05\xae\xf3\x27\xc7\x82"};
+  std::string table(3 * 24, '\0');
+  const std::string* certs[2] = {&vcek, &ask};
+  uint32_t off = 3 * 24;
+  for (int i = 0; i < 2; ++i) {
+    table.replace(i * 24, 16, guids[i]);
+    PutLe32(table, i * 24 + 16, off);
+    PutLe32(table, i * 24 + 20, static_cast<uint32_t>(certs[i]->size()));
+    off += static_cast<uint32_t>(certs[i]->size());
+  }
+  table += vcek + ask;
+  table.resize(4096, '\0');
+  fs::path p = fs::temp_directory_path() / ("citadel-verify-" + std::to_string(::getpid()) + "-auxblob.bin");
+  std::ofstream(p, std::ios::binary) << table;
+  CliRun r = Verify(V("sev-snp/virtee-sev/report_milan.hex") + " --collateral '" + p.string() +
+                    "' --now 2025-01-01T00:00:00Z --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto j = Json(r);
+  EXPECT_EQ(j["verdict"], "accepted");
+  EXPECT_EQ(j["claims"]["snp.vek_source"], "collateral");
+  // A truncated table is refused as a collateral file (exit 1, nothing verified).
+  table.resize(3 * 24 + 100);
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << table;
+  r = Verify(V("sev-snp/virtee-sev/report_milan.hex") + " --collateral '" + p.string() +
+             "' --now 2025-01-01T00:00:00Z --json");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  fs::remove(p);
 }
 
 TEST(VerifyCli, NvidiaChainsAndBundleExport) {

@@ -4,7 +4,7 @@
 //   Intel: TCB Info and QE/TD_QE Identity (exact signed bytes, signature,
 //          issuer chain), PCK and Root CA CRLs, PCK chains for quotes that
 //          do not embed one;
-//   AMD:   VCEK/VLEK certificates and ASK/ASVK/ARK chains;
+//   AMD:   VCEK/VLEK certificates, ASK/ASVK/ARK chains and ARK CRLs;
 //   NVIDIA: GPU device certificate chains.
 // Each item records its origin (URL or file and format) and fetch time.
 //
@@ -37,6 +37,7 @@ enum class CollateralType {
   kSnpVek,            // one VCEK or VLEK certificate
   kSnpChain,          // ASK/ASVK (+ARK) certificates
   kNvidiaChain,       // an H100 device certificate chain (leaf first)
+  kSnpCrl,            // an AMD CRL (DER), issued by an ARK (KDS /vcek/v1/<product>/crl)
 };
 std::string_view CollateralTypeName(CollateralType t);  // "intel.tcb_info", ...
 
@@ -79,6 +80,7 @@ struct CollateralBundle {
                                           std::chrono::system_clock::time_point now) const;
   std::vector<Bytes> SnpVeks() const;
   Bytes SnpChains() const;       // PEM concatenation of every kSnpChain item
+  std::vector<Bytes> SnpCrls() const;  // every kSnpCrl item, DER
   std::vector<Bytes> NvidiaChains() const;
 };
 

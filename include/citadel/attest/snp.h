@@ -116,6 +116,39 @@ Result<SnpReport> ParseSnpReport(ByteSpan bytes);
 // returns the binary bytes; the decoded size must be exactly kReportSize.
 Result<Bytes> DecodeSnpReportInput(ByteSpan input);
 
+// SEV-SNP certificate table: the certificates the host hands out with an
+// extended report (SNP_GET_EXT_REPORT's certs buffer, configfs-tsm's
+// auxblob; GHCB specification #56421, "SNP Extended Guest Request").
+// Layout: entries {GUID (16 bytes), u32 offset, u32 length} (little endian,
+// offsets from the start of the table) ended by an all-zero entry, then the
+// DER certificates. GUIDs are read in RFC 4122 byte order; the mixed-endian
+// (Microsoft) encoding is also accepted because some hosts write it.
+//   VCEK 63da758d-e664-4564-adc5-f4b93be8accd
+//   VLEK a8074bc2-a25a-483e-aae6-39c045a0b8a1
+//   ASK  4ab7b379-bbac-4fe4-a02f-05aef327c782  (the ASVK when a VLEK is used)
+//   ARK  c0b406a4-a803-4952-9743-3fb6014cd0ae
+// The table is UNTRUSTED (the host writes it): these are collateral to be
+// chained to a trusted ARK, never trust anchors.
+inline constexpr size_t kMaxCertTableEntries = 64;
+inline constexpr size_t kMaxCertTableSize = 256 * 1024;
+
+struct SnpCertTable {
+  Bytes vcek, vlek, ask, ark;  // DER as stored; empty when absent
+  size_t unknown_entries = 0;  // entries with other GUIDs (ignored)
+  bool empty() const { return vcek.empty() && vlek.empty() && ask.empty() && ark.empty(); }
+};
+
+// Parses a certificate table. InvalidArgument (with the entry index) when
+// it is larger than kMaxCertTableSize, has no terminator, more than
+// kMaxCertTableEntries entries, an entry pointing into the entry list or
+// outside the table, an empty known entry, or a known GUID twice. Bytes after
+// the last certificate (page padding) are ignored.
+Result<SnpCertTable> ParseSnpCertTable(ByteSpan table);
+
+// True when `bytes` starts with an entry whose GUID is one of the four above
+// (how importers recognise a raw table among other file formats).
+bool LooksLikeSnpCertTable(ByteSpan bytes);
+
 // Certificates needed to verify a report. Each field accepts PEM (any number
 // of certificates) or DER.
 struct SnpCollateral {
@@ -126,6 +159,12 @@ struct SnpCollateral {
   // Trust anchors: ARK certificates (PEM/DER, one or more each). The chain's
   // ARK must have the same public key as one of them. Required.
   std::vector<Bytes> trusted_arks;
+  // Optional AMD CRLs (DER, AMD KDS /vcek/v1/<product>/crl), issued by the
+  // ARK. One issued by this report's ARK must verify with the ARK's key, be
+  // current at `now` and not list the ASK/ASVK (the certificates an ARK
+  // issues; VEKs are the ASK's to revoke); others are
+  // ignored. Claim snp.crl = checked | absent.
+  std::vector<Bytes> crls;
 };
 
 // The full verification described at the top of this file. The result's

@@ -214,6 +214,7 @@ TEST(Conformance, Quantized) {
               "qlinearmatmul|qlinearconv|(basic_)?convinteger)",
               {}, 17);
 }
+TEST(Conformance, NonMaxSuppression) { ExpectSuite("^test_nonmaxsuppression", {}, 9); }
 TEST(Conformance, Resize) {
   // Two align_corners downsampling cases are known reference-data
   // disagreements (see conformance_runner_test.cc); everything else passes.

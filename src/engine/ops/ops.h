@@ -53,6 +53,7 @@ void RegisterLossOps(OpRegistry& r);         // loss.cc: NegativeLogLikelihoodLo
 void RegisterQuantizeLinearOps(OpRegistry& r);  // quantize_linear.cc: QuantizeLinear DequantizeLinear DynamicQuantizeLinear
 void RegisterMatMulIntegerOps(OpRegistry& r);  // matmul_integer.cc: MatMulInteger QLinearMatMul
 void RegisterConvIntegerOps(OpRegistry& r);    // conv_integer.cc: ConvInteger QLinearConv
+void RegisterNonMaxSuppressionOps(OpRegistry& r);  // non_max_suppression.cc
 // legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
 // BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
 // called after the modern ones are registered.

@@ -44,6 +44,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterQuantizeLinearOps(r);
   RegisterMatMulIntegerOps(r);
   RegisterConvIntegerOps(r);
+  RegisterNonMaxSuppressionOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

@@ -63,6 +63,12 @@ seeds_for() {
   esac
   return 0
 }
+# libFuzzer exits when a corpus directory is missing: keep only those present.
+existing_dirs() {
+  local d
+  for d in "$@"; do [ -d "$d" ] && echo "$d"; done
+  return 0
+}
 dict_for() {
   case "$1" in
     config|infer_request|receipt|audit_log|evidence_bundle|collateral|key_release) echo "-dict=fuzz/json.dict" ;;
@@ -84,7 +90,7 @@ run_one() {
   # shellcheck disable=SC2046
   set +e
   "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
-    -artifact_prefix="$out/crashes/$t/" $(dict_for "$t") "$out/corpus/$t" $(seeds_for "$t") \
+    -artifact_prefix="$out/crashes/$t/" $(dict_for "$t") "$out/corpus/$t" $(existing_dirs $(seeds_for "$t")) \
     >"$out/$t.log" 2>&1
   rc=$?
   set -e

@@ -15,7 +15,8 @@ packages=(
   python3-dev                                  # headers for the Python client (python/)
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libonnx-testdata python3-pytest python3-onnx)
+  packages+=(libonnx-testdata python3-pytest python3-onnx
+             clang libclang-rt-14-dev)             # ASan+UBSan build and libFuzzer (scripts/sanitize.sh)
 fi
 
 missing=()

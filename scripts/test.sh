@@ -8,12 +8,11 @@ scripts/build.sh
 build_dir="${CITADEL_BUILD_DIR:-build}"
 echo "== running the test suite"
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900
-if [[ "${CITADEL_FUZZ_SMOKE:-0}" == 1 ]]; then
-  # libFuzzer smoke over every parser of untrusted bytes (docs/security.md):
-  # separate clang ASan+UBSan build tree, FUZZ_SECONDS per target. Opt-in
-  # until its CI cost is measured on a clean machine (CITADEL_FUZZ_SMOKE=1).
-  echo "== fuzz smoke (scripts/fuzz-smoke.sh)"
-  FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz-smoke.sh
-fi
 echo "== demo (smoke): the README's main job must work too"
 CITADEL_SKIP_BUILD=1 scripts/demo.sh
+# Sanitizer stage (docs/security.md): the whole C++ suite again under
+# ASan+UBSan, then the libFuzzer smoke over every parser of untrusted bytes,
+# from one clang build tree. CITADEL_SANITIZE=0 skips it (local iterations).
+if [[ "${CITADEL_SANITIZE:-1}" != 0 ]]; then
+  scripts/sanitize.sh
+fi

@@ -8,7 +8,7 @@
 #   2. the fuzz smoke (scripts/fuzz-smoke.sh) with the same tree's fuzzers.
 # Sharing the tree builds the instrumented libraries once for both.
 #   CITADEL_SAN_BUILD_DIR  build tree (default build-san)
-#   FUZZ_SECONDS           seconds per fuzz target (default 20)
+#   FUZZ_SECONDS           seconds per fuzz target (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${CITADEL_SAN_BUILD_DIR:-build-san}"
@@ -30,5 +30,5 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 1800
 echo "== sanitizers: tests took $(( $(date +%s) - t0 )) s"
 
-CITADEL_FUZZ_BUILD_DIR="$build_dir" FUZZ_SKIP_CONFIGURE=1 FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz-smoke.sh
+CITADEL_FUZZ_BUILD_DIR="$build_dir" FUZZ_SKIP_CONFIGURE=1 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" scripts/fuzz-smoke.sh
 echo "== sanitizers: stage took $(( $(date +%s) - start )) s"

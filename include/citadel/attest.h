@@ -103,7 +103,12 @@ struct SnpPolicy {
 struct NvidiaPolicy {
   // index -> accepted digests (48 bytes); every listed index must match.
   std::map<uint32_t, std::vector<Bytes>> measurements;
-  std::string rim_file;  // reference measurements from a NVIDIA RIM (swidtag)
+  // Signed CoRIM files (driver, VBIOS) with reference measurements
+  // (docs/attestation.md "NVIDIA RIMs"): the paths as written in the policy
+  // and their contents, read when the policy is loaded (relative paths:
+  // against the policy file's folder). AppraiseEvidence verifies them.
+  std::vector<std::string> rim_files;
+  std::vector<Bytes> rims;
   bool require_nonce = true;
 };
 

@@ -6,6 +6,7 @@
 
 #include "attest_util.h"
 #include "citadel/attest/collateral.h"
+#include "citadel/attest/nvidia_rim.h"
 
 namespace citadel {
 namespace {
@@ -110,11 +111,22 @@ Appraisal AppraiseEvidence(const Evidence& evidence, const VerifyOptions& option
     return a;
   }
   a.evidence = *verified;
+  // RIM files named by the policy are verified here, at this appraisal's
+  // instant and with its trust anchors; the comparison is a policy check.
+  if (policy != nullptr && policy->nvidia && !policy->nvidia->rims.empty() &&
+      verified->kind == EvidenceKind::kNvidiaGpu) {
+    Status rim = nvidia::ApplyPolicyRims(*policy->nvidia, options, &*a.evidence);
+    if (!rim.ok()) {
+      a.failed_checks.push_back(rim.message());
+      a.verdict = IsExpiry(rim.message()) ? Verdict::kExpired : Verdict::kInvalid;
+      return a;
+    }
+  }
   Policy defaults;
   defaults.accept_any_measurement = true;
   const Policy& p = policy != nullptr ? *policy : defaults;
   a.policy_applied = policy != nullptr;
-  a.failed_checks = EvaluatePolicy(*verified, p, options.now);
+  a.failed_checks = EvaluatePolicy(*a.evidence, p, options.now);
   a.verdict = a.failed_checks.empty() ? Verdict::kAccepted : Verdict::kRejected;
   return a;
 }

@@ -10,6 +10,7 @@
 
 #include "citadel/attest.h"
 #include "citadel/attest/collateral.h"
+#include "citadel/attest/nvidia_rim.h"
 
 namespace citadel {
 namespace {
@@ -17,6 +18,11 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxPolicyFileBytes = 1 << 20;
+
+// The folder relative paths in a policy (nvidia.rim_file) are resolved
+// against: the policy file's folder while LoadFile parses it, else the
+// working directory.
+thread_local std::string g_policy_base_dir;
 
 Status Bad(const std::string& why) { return Status::InvalidArgument("policy: " + why); }
 
@@ -217,10 +223,29 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
       }
     }
     if (auto r = it->find("rim_file"); r != it->end()) {
-      // Reading NVIDIA RIMs (signed swidtag XML) is not implemented yet: refuse
-      // rather than silently ignore a reference the policy author relies on.
-      return Bad("\"nvidia.rim_file\" is not supported yet; list the reference measurements "
-                 "in \"nvidia.measurements\"");
+      // One path (a combined RIM) or several (driver + VBIOS). The files are
+      // read now so that a missing file is a policy error; their signatures
+      // are checked at each appraisal (AppraiseEvidence), at its instant.
+      std::vector<std::string> paths;
+      if (r->is_string()) {
+        paths.push_back(r->get<std::string>());
+      } else if (r->is_array() && !r->empty()) {
+        for (size_t i = 0; i < r->size(); ++i) {
+          if (!(*r)[i].is_string()) return Bad("nvidia.rim_file[" + std::to_string(i) + "] must be a path");
+          paths.push_back((*r)[i].get<std::string>());
+        }
+      } else {
+        return Bad("\"nvidia.rim_file\" must be a path or a non-empty array of paths");
+      }
+      for (size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].empty()) return Bad("nvidia.rim_file[" + std::to_string(i) + "] is empty");
+        std::string full = paths[i];
+        if (full[0] != '/' && !g_policy_base_dir.empty()) full = g_policy_base_dir + "/" + full;
+        auto bytes = ReadFileBytes(full, nvidia::kMaxRimBytes);
+        if (!bytes.ok()) return Bad("nvidia.rim_file \"" + paths[i] + "\": " + bytes.status().message());
+        n.rim_files.push_back(paths[i]);
+        n.rims.push_back(std::move(bytes).value());
+      }
     }
     CITADEL_ASSIGN_OR_RETURN(n.require_nonce, GetBool(*it, "require_nonce", true));
     p->nvidia = std::move(n);
@@ -254,7 +279,7 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
 bool HasSectionIdentity(const Policy& p) {
   return (p.sgx && (!p.sgx->mrenclave.empty() || !p.sgx->mrsigner.empty())) ||
          (p.tdx && !p.tdx->mrtd.empty()) || (p.snp && !p.snp->measurement.empty()) ||
-         (p.nvidia && (!p.nvidia->measurements.empty() || !p.nvidia->rim_file.empty()));
+         (p.nvidia && (!p.nvidia->measurements.empty() || !p.nvidia->rims.empty()));
 }
 
 // ---- evaluation ------------------------------------------------------------------
@@ -427,7 +452,10 @@ Result<Policy> Policy::FromJson(std::string_view text) {
 Result<Policy> Policy::LoadFile(const std::string& path) {
   auto bytes = ReadFileBytes(path, kMaxPolicyFileBytes);
   if (!bytes.ok()) return bytes.status().WithContext("policy file " + path);
+  size_t slash = path.rfind('/');
+  g_policy_base_dir = slash == std::string::npos ? std::string() : path.substr(0, slash == 0 ? 1 : slash);
   auto policy = FromJson(AsStringView(*bytes));
+  g_policy_base_dir.clear();
   if (!policy.ok()) return policy.status().WithContext(path);
   return policy;
 }
@@ -565,14 +593,16 @@ std::vector<std::string> EvaluatePolicy(const VerifiedEvidence& evidence, const 
       for (const auto& [index, list] : n.measurements) {
         ev.InList("policy.nvidia.measurements", "nvidia.measurement." + std::to_string(index), list);
       }
-      if (!n.rim_file.empty()) {
+      if (!n.rims.empty()) {
         const std::string* rim = ev.Claim("nvidia.rim");
-        if (rim == nullptr || *rim != "match") {
-          ev.Fail("policy.nvidia.rim", "the measurements were not compared with the policy's RIM "
-                                       "(pass it to the verifier: VerifyOptions / --rim)");
+        if (rim == nullptr || *rim != "verified") {
+          ev.Fail("policy.nvidia.rim", "the policy's RIMs were not verified for this evidence "
+                                       "(AppraiseEvidence verifies them; EvaluatePolicy alone cannot)");
+        } else {
+          for (auto& f : nvidia::CompareWithRimReferences(evidence.claims)) out.push_back(std::move(f));
         }
       }
-      section_identity = (!n.measurements.empty() || !n.rim_file.empty()) && out.size() == before;
+      section_identity = (!n.measurements.empty() || !n.rims.empty()) && out.size() == before;
       if (n.require_nonce && !ev.Flag("nvidia.nonce_checked")) {
         ev.Fail("policy.nvidia.nonce", "the report's nonce was not checked against a verifier nonce");
       }

@@ -1,0 +1,108 @@
+// NVIDIA reference measurements from a signed CoRIM (Concise Reference
+// Integrity Manifest, IETF draft-ietf-rats-corim; NVIDIA publishes device
+// RIMs in its draft-06 form). See docs/attestation.md, "NVIDIA RIMs".
+//
+// Accepted envelope (CBOR, definite lengths only):
+//   [#6.500(] [#6.502(] #6.18([ protected: bstr .cbor header-map,
+//                               unprotected: header-map,
+//                               payload: bstr .cbor #6.501(corim-map),
+//                               signature: bstr ]) [)] [)]
+//   protected header: 1 alg (ES256 -7, ES384 -35, ES512 -36), 2 crit (only
+//   labels this parser understands), 3 content type (application/rim+cbor or
+//   application/corim-unsigned+cbor), 4 kid, 8 corim-meta (signer name,
+//   signature validity), 33 x5chain (also allowed unprotected); the
+//   signature is over Sig_structure ["Signature1", protected, h'', payload].
+//   corim-map: 0 id, 1 tags, 2 dependent RIMs, 3 profile, 4 validity,
+//   5 entities. Tags #6.506 (CoMID) are read; CoSWID/CoTL tags are counted and
+//   skipped (they carry no reference values here).
+//   CoMID: 0 language, 1 tag identity, 2 entities, 3 linked tags, 4 triples;
+//   only reference triples (key 0) are read: [environment-map,
+//   [+ measurement-map]], measurement-map {0: mkey (uint: the SPDM
+//   measurement index), 1: {0: version (ignored), 2: digests [[alg, bstr]],
+//   4: raw value, 11: name (ignored)}}.
+// Everything else that could constrain a measurement (svn, flags, masks,
+// non-integer mkeys, unknown keys in these maps) is rejected, naming it: a
+// verifier that ignored such a key could accept what the RIM forbids.
+// Several measurement-maps (or digests) for one index are alternatives.
+//
+// Failures: Code::kAttestationFailed, "<check>: <detail>" with the check
+// names of docs/attestation.md (nvidia.rim_parse, nvidia.rim_unsigned,
+// nvidia.rim_trust_anchor, nvidia.rim_chain_missing, nvidia.rim_chain_parse,
+// nvidia.rim_untrusted_root, nvidia.rim_chain_incomplete,
+// nvidia.rim_chain_signature, nvidia.rim_chain_validity,
+// nvidia.rim_signature, nvidia.rim_validity).
+#ifndef CITADEL_ATTEST_NVIDIA_RIM_H_
+#define CITADEL_ATTEST_NVIDIA_RIM_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "citadel/attest.h"
+#include "citadel/bytes.h"
+#include "citadel/status.h"
+
+namespace citadel::nvidia {
+
+// Bounds on untrusted CoRIM input (checked before any allocation).
+inline constexpr size_t kMaxRimBytes = 4 << 20;
+inline constexpr int kMaxRimDepth = 24;
+
+struct Rim {
+  std::string id;       // corim-id (text, or hex of a UUID)
+  std::string profile;  // corim profile (URI text or dotted OID), "" if none
+  std::string vendor, model;  // first reference environment's class, if given
+  // Signature envelope.
+  int64_t alg = 0;
+  std::vector<Bytes> x5chain;  // DER, leaf first
+  Bytes to_be_signed;          // Sig_structure bytes
+  Bytes signature;             // raw r||s
+  std::string signer_name;     // corim-meta signer name, "" if none
+  // Validity windows (seconds since the epoch), from the corim-map's
+  // validity (4) and the corim-meta signature validity.
+  std::optional<int64_t> not_before, not_after;
+  // Reference values: SPDM measurement index -> accepted values (SHA-384
+  // digests, or other digests / raw values as given; compared by exact bytes).
+  std::map<uint32_t, std::vector<Bytes>> references;
+  size_t skipped_tags = 0;  // CoSWID / CoTL tags skipped
+};
+
+// Parses the structure (no signature or chain checks). Also accepts hex or
+// base64 text of the CBOR and NVIDIA RIM-service JSON {"rim": "<base64>"}.
+// Fails with nvidia.rim_parse (nvidia.rim_unsigned for a bare #6.501 CoRIM).
+Result<Rim> ParseCorim(ByteSpan input);
+
+// ParseCorim, then: the x5chain (leaf first) chains to one of
+// `trusted_roots` (compared by public key, or the top issued by one),
+// every certificate valid at `now`, CA flags on issuers; the COSE
+// signature verifies with the leaf key (alg matching the curve); `now` is
+// inside the RIM's validity windows.
+Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
+                        std::chrono::system_clock::time_point now);
+
+// For verified GPU evidence and a policy naming RIMs: VerifyCorim on each of
+// policy.rims with options.trust_anchors (or, when empty, the built-in NVIDIA
+// CoRIM signing root) at options.now, then records in evidence->claims:
+// nvidia.rim = "verified", nvidia.rim.count, nvidia.rim.<n>.{file,id,signer,
+// profile,not_after}, nvidia.rim.reference.<index> (comma-separated hex).
+// The same index in two RIMs is nvidia.rim_conflict. The first failure is
+// returned with the RIM's path in its detail.
+Status ApplyPolicyRims(const NvidiaPolicy& policy, const VerifyOptions& options, VerifiedEvidence* evidence);
+
+// Compares GPU report measurements (claims "nvidia.measurement.<index>" ->
+// hex, as VerifyGpuReport gives them) with reference values (claims
+// "nvidia.rim.reference.<index>" -> comma-separated hex alternatives, as
+// AppraiseEvidence records them). Returns every failure as
+// "<check>: <detail>":
+//   policy.nvidia.rim_missing      an active (non-zero) report measurement
+//                                  that no RIM lists;
+//   policy.nvidia.rim_measurement  a listed index whose value matches none of
+//                                  the alternatives, or that the report lacks.
+std::vector<std::string> CompareWithRimReferences(const std::map<std::string, std::string>& claims);
+
+}  // namespace citadel::nvidia
+
+#endif  // CITADEL_ATTEST_NVIDIA_RIM_H_

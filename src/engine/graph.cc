@@ -1,6 +1,8 @@
 #include "graph.h"
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <set>
 
 #include <onnx/onnx_pb.h>
@@ -58,6 +60,13 @@ Result<std::vector<float>> Attributes::GetFloats(const std::string& name) const 
   if (a == nullptr) return std::vector<float>{};
   if (a->kind != Attribute::Kind::kFloats) return WrongKind(name, "a list of floats");
   return a->floats;
+}
+
+Result<std::shared_ptr<Graph>> Attributes::GetGraph(const std::string& name) const {
+  const Attribute* a = Find(name);
+  if (a == nullptr) return Status::InvalidArgument("missing graph attribute '" + name + "'");
+  if (a->kind != Attribute::Kind::kGraph || !a->g) return WrongKind(name, "a graph");
+  return a->g;
 }
 
 Result<Tensor> Attributes::GetTensor(const std::string& name) const {
@@ -171,20 +180,35 @@ Result<TensorInfo> InfoFromValueInfo(const onnx::ValueInfoProto& vi, ValueType* 
 
 }  // namespace
 
-Result<Graph> BuildGraph(const onnx::ModelProto& model) {
-  if (!model.has_graph()) return Status::InvalidArgument("model has no graph");
-  if (model.ir_version() <= 0) return Status::InvalidArgument("model has no ir_version");
-  const onnx::GraphProto& gp = model.graph();
+namespace {
 
-  Graph g;
-  g.producer_name = model.producer_name();
-  g.producer_version = model.producer_version();
-  g.ir_version = model.ir_version();
-  g.graph_name = gp.name();
-  for (const auto& op : model.opset_import()) {
-    g.opsets[NormalizeDomain(op.domain())] = op.version();
+// Answers whether an enclosing scope defines `name` (creating the capture
+// there when that scope is itself a subgraph). Null for the main graph.
+using OuterScope = std::function<bool(const std::string&)>;
+
+// Subgraphs nest; a hostile model must not recurse the stack away.
+constexpr int kMaxSubgraphDepth = 32;
+
+Result<Graph> BuildGraphFrom(const onnx::GraphProto& gp, const std::map<std::string, int64_t>& opsets,
+                             const OuterScope* outer, int depth) {
+  if (depth > kMaxSubgraphDepth) {
+    return Status::InvalidArgument("subgraphs are nested more than " +
+                                   std::to_string(kMaxSubgraphDepth) + " deep");
   }
-  if (g.opsets.empty()) return Status::InvalidArgument("model declares no opset_import");
+  const bool sub = outer != nullptr;
+  Graph g;
+  g.graph_name = gp.name();
+  g.opsets = opsets;
+  // Local definitions first, then the enclosing scopes (captured on first use).
+  auto resolve = [&](const std::string& name) -> int {
+    auto it = g.value_ids.find(name);
+    if (it != g.value_ids.end()) return it->second;
+    if (outer == nullptr || !(*outer)(name)) return kNoValue;
+    int id = g.AddValue(name);
+    g.capture_ids.push_back(id);
+    return id;
+  };
+  const OuterScope inner = [&](const std::string& name) { return resolve(name) != kNoValue; };
   if (gp.sparse_initializer_size() > 0) {
     return Status::Unsupported("sparse initializers are not supported");
   }
@@ -212,7 +236,10 @@ Result<Graph> BuildGraph(const onnx::ModelProto& model) {
       return Status::InvalidArgument("graph input '" + vi.name() + "' is listed twice");
     }
     ValueType vt;
-    CITADEL_ASSIGN_OR_RETURN(TensorInfo info, InfoFromValueInfo(vi, &vt));
+    auto info_or = InfoFromValueInfo(vi, &vt);
+    // Subgraph inputs may leave their type to inference (Loop/Scan bodies).
+    if (!info_or.ok() && !(sub && !vi.type().has_tensor_type())) return info_or.status();
+    TensorInfo info = info_or.ok() ? std::move(info_or).value() : TensorInfo{vi.name(), {}, {}, {}};
     auto it = g.value_ids.find(vi.name());
     if (it != g.value_ids.end()) {
       Value& v = g.values[it->second];
@@ -268,13 +295,35 @@ Result<Graph> BuildGraph(const onnx::ModelProto& model) {
         nodes[n].inputs.push_back(kNoValue);
         continue;
       }
-      auto it = g.value_ids.find(in);
-      if (it == g.value_ids.end()) {
+      const int id = resolve(in);
+      if (id == kNoValue) {
         return Status::InvalidArgument("node " + nodes[n].DisplayName(n) + " (" +
                                        nodes[n].op_type + ") reads '" + in +
                                        "', which nothing defines");
       }
-      nodes[n].inputs.push_back(it->second);
+      nodes[n].inputs.push_back(id);
+    }
+    // Subgraphs are built once every value of this graph exists, so they may
+    // read any of them; what they read becomes implicit inputs of the node.
+    for (const auto& ap : gp.node(n).attribute()) {
+      if (ap.type() != onnx::AttributeProto::GRAPH && !(ap.type() == 0 && ap.has_g())) continue;
+      auto body = BuildGraphFrom(ap.g(), opsets, &inner, depth + 1);
+      if (!body.ok()) {
+        return body.status().WithContext("subgraph '" + ap.name() + "' of node " +
+                                         nodes[n].DisplayName(n) + " (" + nodes[n].op_type + ")");
+      }
+      Attribute a;
+      a.kind = Attribute::Kind::kGraph;
+      a.g = std::make_shared<Graph>(std::move(body).value());
+      for (int cap : a.g->capture_ids) {
+        const int id = resolve(a.g->values[cap].name);  // found: the subgraph asked already
+        const auto first = nodes[n].inputs.end() - nodes[n].num_implicit_inputs;
+        if (std::find(first, nodes[n].inputs.end(), id) == nodes[n].inputs.end()) {
+          nodes[n].inputs.push_back(id);
+          ++nodes[n].num_implicit_inputs;
+        }
+      }
+      nodes[n].attrs.Set(ap.name(), std::move(a));
     }
   }
 
@@ -316,23 +365,42 @@ Result<Graph> BuildGraph(const onnx::ModelProto& model) {
   for (int n : order) g.nodes.push_back(std::move(nodes[n]));
 
   for (const auto& vi : gp.output()) {
-    auto it = g.value_ids.find(vi.name());
-    if (it == g.value_ids.end()) {
+    const int id = resolve(vi.name());
+    if (id == kNoValue) {
       return Status::InvalidArgument("graph output '" + vi.name() + "' is never defined");
     }
     ValueType vt;
-    CITADEL_ASSIGN_OR_RETURN(TensorInfo info, InfoFromValueInfo(vi, &vt));
-    Value& v = g.values[it->second];
+    auto info_or = InfoFromValueInfo(vi, &vt);
+    if (!info_or.ok() && !(sub && !vi.type().has_tensor_type())) return info_or.status();
+    TensorInfo info = info_or.ok() ? std::move(info_or).value() : TensorInfo{vi.name(), {}, {}, {}};
+    Value& v = g.values[id];
     if (!v.type.dtype) v.type.dtype = vt.dtype;
     if (!v.type.shape) v.type.shape = vt.shape;
-    g.output_ids.push_back(it->second);
+    g.output_ids.push_back(id);
     g.outputs.push_back(std::move(info));
   }
   if (g.outputs.empty()) return Status::InvalidArgument("graph has no outputs");
   return g;
 }
 
-void ApplyValueInfo(const onnx::ModelProto& model, Graph* graph) {
+}  // namespace
+
+Result<Graph> BuildGraph(const onnx::ModelProto& model) {
+  if (!model.has_graph()) return Status::InvalidArgument("model has no graph");
+  if (model.ir_version() <= 0) return Status::InvalidArgument("model has no ir_version");
+  std::map<std::string, int64_t> opsets;
+  for (const auto& op : model.opset_import()) opsets[NormalizeDomain(op.domain())] = op.version();
+  if (opsets.empty()) return Status::InvalidArgument("model declares no opset_import");
+  CITADEL_ASSIGN_OR_RETURN(Graph g, BuildGraphFrom(model.graph(), opsets, nullptr, 0));
+  g.producer_name = model.producer_name();
+  g.producer_version = model.producer_version();
+  g.ir_version = model.ir_version();
+  return g;
+}
+
+namespace {
+void ApplyGraphValueInfo(const onnx::GraphProto& gp, Graph* graph, int depth) {
+  if (depth > kMaxSubgraphDepth) return;
   auto apply = [&](const onnx::ValueInfoProto& vi) {
     auto it = graph->value_ids.find(vi.name());
     if (it == graph->value_ids.end()) return;
@@ -351,8 +419,37 @@ void ApplyValueInfo(const onnx::ModelProto& model, Graph* graph) {
     if (!v.type.dtype) v.type.dtype = vt.dtype;
     if (!v.type.shape) v.type.shape = vt.shape;
   };
-  for (const auto& vi : model.graph().value_info()) apply(vi);
-  for (const auto& vi : model.graph().output()) apply(vi);
+  for (const auto& vi : gp.value_info()) apply(vi);
+  for (const auto& vi : gp.output()) apply(vi);
+  for (const auto& vi : gp.input()) apply(vi);
+  // Subgraphs: find the IR node by an output it writes (names are unique).
+  std::unordered_map<int, size_t> node_of;
+  for (size_t n = 0; n < graph->nodes.size(); ++n) {
+    for (int o : graph->nodes[n].outputs) {
+      if (o != kNoValue) node_of[o] = n;
+    }
+  }
+  for (const auto& np : gp.node()) {
+    for (const auto& ap : np.attribute()) {
+      if (!ap.has_g()) continue;
+      for (const auto& out : np.output()) {
+        auto vit = graph->value_ids.find(out);
+        if (out.empty() || vit == graph->value_ids.end()) continue;
+        auto nit = node_of.find(vit->second);
+        if (nit == node_of.end()) continue;
+        const Attribute* a = graph->nodes[nit->second].attrs.Find(ap.name());
+        if (a != nullptr && a->kind == Attribute::Kind::kGraph && a->g) {
+          ApplyGraphValueInfo(ap.g(), a->g.get(), depth + 1);
+        }
+        break;
+      }
+    }
+  }
+}
+}  // namespace
+
+void ApplyValueInfo(const onnx::ModelProto& model, Graph* graph) {
+  ApplyGraphValueInfo(model.graph(), graph, 0);
 }
 
 }  // namespace citadel::engine

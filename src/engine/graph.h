@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -24,9 +25,11 @@ class ModelProto;
 
 namespace citadel::engine {
 
+struct Graph;
+
 // One node attribute, already decoded from AttributeProto.
 struct Attribute {
-  enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kOther };
+  enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kGraph, kOther };
   Kind kind = Kind::kOther;
   float f = 0;
   int64_t i = 0;
@@ -35,6 +38,10 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  // kGraph: the body of If/Loop/Scan, already converted (its outer-scope
+  // references are listed in Graph::capture_ids). Shared so that moving or
+  // copying nodes keeps the subgraph at one address.
+  std::shared_ptr<Graph> g;
 };
 
 // Typed, read-only accessors used by kernel factories. Each Get* fails with
@@ -51,6 +58,8 @@ class Attributes {
                                        const std::vector<int64_t>& def) const;
   Result<std::vector<float>> GetFloats(const std::string& name) const;
   Result<Tensor> GetTensor(const std::string& name) const;
+  // A graph-valued attribute; InvalidArgument when missing or not a graph.
+  Result<std::shared_ptr<Graph>> GetGraph(const std::string& name) const;
   void Set(const std::string& name, Attribute a) { map_[name] = std::move(a); }
   const std::map<std::string, Attribute>& all() const { return map_; }
 
@@ -82,9 +91,14 @@ struct Node {
   std::string name;     // may be empty in ONNX; diagnostics then use "#<index>"
   std::string op_type;
   std::string domain;   // "" for the default ai.onnx domain
+  // The node's inputs, then (for nodes with subgraphs) one input per outer
+  // value a subgraph reads ("implicit inputs"), so liveness, ordering and
+  // dead-node elimination see those reads like any other.
   std::vector<int> inputs;
+  size_t num_implicit_inputs = 0;  // trailing entries of `inputs` that are implicit
   std::vector<int> outputs;
   Attributes attrs;
+  size_t num_explicit_inputs() const { return inputs.size() - num_implicit_inputs; }
   std::string DisplayName(size_t index) const;
 };
 
@@ -104,6 +118,11 @@ struct Graph {
   int64_t ir_version = 0;
   std::string graph_name;
 
+  // Subgraphs only: values read from an enclosing graph, by name (each is a
+  // value here with no producer, bound at run time by the kernel that runs
+  // the subgraph from its node's implicit input of the same name).
+  std::vector<int> capture_ids;
+
   int64_t OpsetFor(const std::string& domain) const;
   // Ids of values that some node or graph output reads.
   int AddValue(const std::string& name);
@@ -112,7 +131,9 @@ struct Graph {
 // Builds the IR from a parsed (and external-data-inlined) model. Rejects
 // structural errors: missing graph, a node reading an undefined value, two
 // producers of one value, cycles, unsupported tensor element types on
-// graph inputs/outputs.
+// graph inputs/outputs. Graph-valued attributes (If/Loop/Scan bodies) become
+// subgraphs; a name a subgraph reads but does not define is resolved in the
+// enclosing graphs, innermost first (ONNX lexical scoping).
 Result<Graph> BuildGraph(const onnx::ModelProto& model);
 
 // Records types from ONNX value_info (after shape inference) into the IR.

@@ -49,6 +49,7 @@ class KernelContext {
   // Where Allocate/NewTensor take memory from: the Model's buffer pool
   // (buffer_pool.h) during Run, the heap when null (folding, tests).
   void SetPool(BufferPool* pool) { pool_ = pool; }
+  BufferPool* pool() const { return pool_; }
   // Sets output i to an existing tensor (views such as Reshape, Identity).
   void SetOutput(size_t i, Tensor t) { (*outputs_)[i] = std::move(t); }
   // Output i as set so far (invalid before Allocate/SetOutput).

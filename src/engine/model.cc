@@ -145,39 +145,8 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
 
   // Execute.
   engine::SetRunThreads(threads_);
-  std::vector<const Tensor*> in_ptrs;
-  std::vector<Tensor> outs;
-  for (const engine::Step& step : plan_.steps) {
-    const engine::Node& node = graph_.nodes[step.node];
-    in_ptrs.clear();
-    for (int in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &slots[in]);
-    outs.assign(node.outputs.size(), Tensor());
-    engine::KernelContext ctx(in_ptrs, &outs, options.max_output_bytes);
-    ctx.SetLayout(step.in_blocked, step.out_blocked);
-    ctx.SetPool(pool_.get());
-    const auto start = options.profile ? std::chrono::steady_clock::now()
-                                       : std::chrono::steady_clock::time_point();
-    Status st = step.kernel->Run(ctx);
-    if (options.profile != nullptr) {
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start).count();
-      options.profile->push_back(NodeTiming{
-          node.name.empty() ? "#" + std::to_string(step.node) : node.name, node.op_type, ms});
-    }
-    if (!st.ok()) {
-      return st.WithContext("node " + node.DisplayName(step.node) + " (" + node.op_type + ")");
-    }
-    for (size_t o = 0; o < node.outputs.size(); ++o) {
-      const int id = node.outputs[o];
-      if (id == kNoValue) continue;
-      if (!outs[o].valid()) {
-        return Status::Internal("node " + node.DisplayName(step.node) + " (" + node.op_type +
-                                ") produced no output " + std::to_string(o));
-      }
-      slots[id] = std::move(outs[o]);
-    }
-    for (int v : step.release_after) slots[v] = Tensor();
-  }
+  CITADEL_RETURN_IF_ERROR(engine::ExecutePlan(graph_, plan_, &slots, options.max_output_bytes,
+                                              pool_.get(), options.profile));
 
   // Collect outputs. An output that shares a buffer with a model constant
   // (e.g. Identity of a weight) is copied, so a caller writing into it
@@ -265,6 +234,7 @@ Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions&
   engine::OptimizeStats stats;
   if (options.optimize) {
     CITADEL_RETURN_IF_ERROR(engine::FoldConstants(&graph, registry, kMaxFoldedBytes, &stats));
+    CITADEL_RETURN_IF_ERROR(engine::OptimizeSubgraphs(&graph, registry, kMaxFoldedBytes, &stats));
     engine::EliminateDeadNodes(&graph, &stats);
     engine::FuseForInference(&graph, &stats);
     engine::EliminateDeadNodes(&graph, &stats);

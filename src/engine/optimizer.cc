@@ -57,6 +57,34 @@ Status FoldConstants(Graph* g, const OpRegistry& registry, size_t max_folded_byt
   return Status::Ok();
 }
 
+Status OptimizeSubgraphs(Graph* g, const OpRegistry& registry, size_t max_folded_bytes,
+                         OptimizeStats* stats) {
+  for (size_t n = 0; n < g->nodes.size(); ++n) {
+    Node& node = g->nodes[n];
+    for (const auto& [name, a] : node.attrs.all()) {
+      if (a.kind != Attribute::Kind::kGraph || !a.g) continue;
+      Graph* sub = a.g.get();
+      for (int cap : sub->capture_ids) {
+        auto it = g->value_ids.find(sub->values[cap].name);
+        if (it == g->value_ids.end()) continue;
+        const Value& outer = g->values[it->second];
+        if (!outer.is_constant()) continue;
+        sub->values[cap].constant = outer.constant;
+        sub->values[cap].type.dtype = outer.constant.dtype();
+        sub->values[cap].type.shape = outer.constant.shape();
+      }
+      Status st = OptimizeSubgraphs(sub, registry, max_folded_bytes, stats);
+      if (st.ok()) st = FoldConstants(sub, registry, max_folded_bytes, stats);
+      if (!st.ok()) {
+        return st.WithContext("subgraph '" + name + "' of node " + node.DisplayName(n) + " (" +
+                              node.op_type + ")");
+      }
+      EliminateDeadNodes(sub, stats);
+    }
+  }
+  return Status::Ok();
+}
+
 void EliminateDeadNodes(Graph* g, OptimizeStats* stats) {
   std::vector<bool> live(g->values.size(), false);
   for (int id : g->output_ids) live[id] = true;

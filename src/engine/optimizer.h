@@ -24,6 +24,13 @@ struct OptimizeStats {
 Status FoldConstants(Graph* graph, const OpRegistry& registry, size_t max_folded_bytes,
                      OptimizeStats* stats);
 
+// Optimises the subgraphs of If/Loop/Scan nodes, innermost first: an outer
+// constant a subgraph reads becomes a constant inside it, then FoldConstants
+// (loop-invariant work is done once, at Load) and EliminateDeadNodes run on
+// the subgraph. Run after FoldConstants on the main graph.
+Status OptimizeSubgraphs(Graph* graph, const OpRegistry& registry, size_t max_folded_bytes,
+                         OptimizeStats* stats);
+
 // Drops nodes none of whose outputs reach a graph output, and constants
 // nothing reads any more.
 void EliminateDeadNodes(Graph* graph, OptimizeStats* stats);

@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include <chrono>
+
 namespace citadel::engine {
 
 namespace {
@@ -80,6 +82,47 @@ Status CheckSupported(const Graph& g, const OpRegistry& registry) {
     const Node& node = g.nodes[n];
     auto f = registry.Find(node.domain, node.op_type, g.OpsetFor(node.domain));
     if (!f.ok()) return f.status().WithContext(NodeContext(g, n));
+    for (const auto& [name, a] : node.attrs.all()) {
+      if (a.kind != Attribute::Kind::kGraph || !a.g) continue;
+      Status st = CheckSupported(*a.g, registry);
+      if (!st.ok()) return st.WithContext("subgraph '" + name + "' of " + NodeContext(g, n));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ExecutePlan(const Graph& g, const Plan& plan, std::vector<Tensor>* slots,
+                   size_t max_tensor_bytes, BufferPool* pool, std::vector<NodeTiming>* profile) {
+  std::vector<const Tensor*> in_ptrs;
+  std::vector<Tensor> outs;
+  for (const Step& step : plan.steps) {
+    const Node& node = g.nodes[step.node];
+    in_ptrs.clear();
+    for (int in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &(*slots)[in]);
+    outs.assign(node.outputs.size(), Tensor());
+    KernelContext ctx(in_ptrs, &outs, max_tensor_bytes);
+    ctx.SetLayout(step.in_blocked, step.out_blocked);
+    ctx.SetPool(pool);
+    const auto start = profile ? std::chrono::steady_clock::now()
+                               : std::chrono::steady_clock::time_point();
+    Status st = step.kernel->Run(ctx);
+    if (profile != nullptr) {
+      const double ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - start).count();
+      profile->push_back(NodeTiming{
+          node.name.empty() ? "#" + std::to_string(step.node) : node.name, node.op_type, ms});
+    }
+    if (!st.ok()) return st.WithContext(NodeContext(g, step.node));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      const int id = node.outputs[o];
+      if (id == kNoValue) continue;
+      if (!outs[o].valid()) {
+        return Status::Internal(NodeContext(g, step.node) + " produced no output " +
+                                std::to_string(o));
+      }
+      (*slots)[id] = std::move(outs[o]);
+    }
+    for (int v : step.release_after) (*slots)[v] = Tensor();
   }
   return Status::Ok();
 }

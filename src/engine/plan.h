@@ -5,6 +5,7 @@
 #define CITADEL_ENGINE_PLAN_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "citadel/status.h"
@@ -33,10 +34,19 @@ struct Plan {
 // we lack is reported as such, not as a schema error.
 Status CheckSupported(const Graph& graph, const OpRegistry& registry);
 
+// Recurses into subgraphs (If/Loop/Scan bodies), naming the path to the node.
 // Also chooses the layout of every value: a 4-D float32 activation flows in
 // oneDNN's channel-blocked layout between kernels that all handle it (Conv,
 // pooling, Concat, ...), so the reorders happen only at the boundaries.
 Result<Plan> BuildPlan(const Graph& graph, const OpRegistry& registry);
+
+// Executes `plan` over `slots` (one per value of `graph`, already holding
+// the constants and the bound inputs): runs each step, stores its outputs
+// and releases values after their last reader. Used by Model::Run and by
+// the kernels that run subgraphs. `pool` may be null (heap); `profile`, when
+// non-null, gets one entry per executed node.
+Status ExecutePlan(const Graph& graph, const Plan& plan, std::vector<Tensor>* slots,
+                   size_t max_tensor_bytes, BufferPool* pool, std::vector<NodeTiming>* profile);
 
 }  // namespace citadel::engine
 

@@ -54,6 +54,10 @@ void RegisterQuantizeLinearOps(OpRegistry& r);  // quantize_linear.cc: QuantizeL
 void RegisterMatMulIntegerOps(OpRegistry& r);  // matmul_integer.cc: MatMulInteger QLinearMatMul
 void RegisterConvIntegerOps(OpRegistry& r);    // conv_integer.cc: ConvInteger QLinearConv
 void RegisterNonMaxSuppressionOps(OpRegistry& r);  // non_max_suppression.cc
+// Control flow: kernels that run subgraphs (../subgraph.h).
+void RegisterIfOps(OpRegistry& r);           // if.cc
+void RegisterLoopOps(OpRegistry& r);         // loop.cc
+void RegisterScanOps(OpRegistry& r);         // scan.cc
 // legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
 // BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
 // called after the modern ones are registered.

@@ -45,6 +45,9 @@ void RegisterAll(OpRegistry& r) {
   RegisterMatMulIntegerOps(r);
   RegisterConvIntegerOps(r);
   RegisterNonMaxSuppressionOps(r);
+  RegisterIfOps(r);
+  RegisterLoopOps(r);
+  RegisterScanOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

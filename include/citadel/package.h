@@ -57,10 +57,13 @@ struct PackageHeader {
   std::string box_key_sha256;  // hex SHA-256 of the box public key
 };
 
-// Verifies the box identity against `policy`, signs the upload statement
-// with `owner`, and seals the model to the box.
+// Verifies the box identity against `policy` with `options` (collateral,
+// trust anchors and the instant, as for `citadel verify`: hardware boxes
+// need their collateral), signs the upload statement with `owner`, and seals
+// the model to the box.
 Result<Bytes> BuildPackage(const BoxIdentity& box, const Policy& policy, const OwnerKey& owner,
-                           const std::string& name, int64_t version, ByteSpan onnx);
+                           const std::string& name, int64_t version, ByteSpan onnx,
+                           const VerifyOptions& options = {});
 
 struct OpenedPackage {
   PackageHeader header;

@@ -508,6 +508,8 @@ int Main(int argc, char** argv) {
   pkg->add_option("--for-evidence", pkg_box, "The box identity (box.json from `citadel box-identity`)")->required();
   pkg->add_option("--policy", pkg_policy, "Policy the box's evidence must satisfy")->required();
   pkg->add_option("-o,--out", pkg_out, "Package file to write (e.g. model.citadel)")->required();
+  ConnectArgs pkg_evidence;  // --collateral/--chain/--vek/--root/--at, as for `citadel verify`
+  AddEvidenceOptions(pkg, &pkg_evidence);
 
   auto* install = app.add_subcommand("install-package", "Install a box-bound package on an attested server");
   ConnectArgs install_args;
@@ -712,7 +714,11 @@ int Main(int argc, char** argv) {
     if (!identity.ok()) return Fail(identity.status().WithContext(pkg_box));
     auto model = ReadFileBytes(pkg_model);
     if (!model.ok()) return Fail(model.status());
-    auto package = BuildPackage(*identity, *policy, *owner, pkg_name, pkg_version, *model);
+    CollateralBundle pkg_bundle;
+    VerifyOptions pkg_options;
+    Status inputs = OfflineVerifyOptions(pkg_evidence, &pkg_bundle, &pkg_options);
+    if (!inputs.ok()) return Fail(inputs);
+    auto package = BuildPackage(*identity, *policy, *owner, pkg_name, pkg_version, *model, pkg_options);
     if (!package.ok()) return Fail(package.status());
     Status st = WriteFileAtomic(pkg_out, *package, 0644);
     if (!st.ok()) return Fail(st);

@@ -76,8 +76,8 @@ Result<VerifiedEvidence> VerifyBoxIdentity(const BoxIdentity& box, const Policy&
 }
 
 Result<Bytes> BuildPackage(const BoxIdentity& box, const Policy& policy, const OwnerKey& owner,
-                           const std::string& name, int64_t version, ByteSpan onnx) {
-  CITADEL_RETURN_IF_ERROR(VerifyBoxIdentity(box, policy).status().WithContext("box identity refused"));
+                           const std::string& name, int64_t version, ByteSpan onnx, const VerifyOptions& options) {
+  CITADEL_RETURN_IF_ERROR(VerifyBoxIdentity(box, policy, options).status().WithContext("box identity refused"));
   if (version < 1) return Status::InvalidArgument("package version must be at least 1");
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "../attest/corim_builder.h"
+#include "citadel/attest/nvidia.h"
 #include "citadel/bytes.h"
 
 namespace {
@@ -204,6 +206,56 @@ TEST(VerifyCli, NvidiaChainsAndBundleExport) {
   EXPECT_EQ(Json(r)["verdict"], "invalid");
   fs::remove(policy);
   fs::remove(bundle);
+}
+
+// Reference measurements from a signed CoRIM named by the policy file: a
+// generated CoRIM PKI signs a RIM holding the hopper report's 26 active
+// measurements; --root gives both the NVIDIA device root and the test
+// CoRIM root.
+TEST(VerifyCli, NvidiaRimFromThePolicy) {
+  REQUIRE_VECTORS();
+  using namespace citadel::rimtest;  // NOLINT
+  std::ifstream in(VectorDir() + "/nvidia-gpu/trustee/hopperAttestationReport.txt", std::ios::binary);
+  citadel::Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto report = citadel::nvidia::ParseGpuReport(*citadel::nvidia::DecodeGpuReportInput(raw));
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  RimPki pki = MakeRimPki();
+  RimSpec spec;
+  for (const auto& b : report->blocks) {
+    if (std::any_of(b.value.begin(), b.value.end(), [](uint8_t c) { return c != 0; })) spec.refs[b.index] = {b.value};
+  }
+  auto write_bytes = [](const std::string& name, const citadel::Bytes& b) {
+    return WriteTemp(name, std::string(b.begin(), b.end()));
+  };
+  const std::string rim = write_bytes("hopper.corim", SignedCorim(pki, spec));
+  spec.refs.begin()->second = {citadel::Bytes(48, 0xab)};
+  const std::string bad_rim = write_bytes("hopper-bad.corim", SignedCorim(pki, spec));
+  const std::string root = write_bytes("corim-root.pem", pki.RootPem());
+  auto policy_for = [](const std::string& name, const std::string& rim_path) {
+    return WriteTemp(name, R"({"version":1,"nvidia":{"require_nonce":false,"rim_file":")" + rim_path + R"("}})");
+  };
+  const std::string policy = policy_for("rim-policy.json", rim);
+  const std::string bad_policy = policy_for("rim-bad-policy.json", bad_rim);
+  const std::string base = V("nvidia-gpu/trustee/hopperAttestationReport.txt") + " --chain " +
+                           V("nvidia-gpu/trustee/hopper_cert_chain_case1.txt") +
+                           " --at 2025-01-01T00:00:00Z --json --root " + V("roots/nvidia_device_identity_ca.pem");
+  CliRun r = Verify(base + " --root " + root + " --policy " + policy);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto j = Json(r);
+  EXPECT_EQ(j["verdict"], "accepted");
+  EXPECT_EQ(j["claims"]["nvidia.rim"], "verified");
+  r = Verify(base + " --root " + root + " --policy " + bad_policy);
+  EXPECT_EQ(r.exit_code, 1);
+  j = Json(r);
+  EXPECT_EQ(j["verdict"], "rejected");
+  EXPECT_EQ(j["failed_checks"][0]["check"], "policy.nvidia.rim_measurement") << r.out;
+  // Without the CoRIM root the RIM is not trusted.
+  r = Verify(base + " --policy " + policy);
+  EXPECT_EQ(r.exit_code, 1);
+  j = Json(r);
+  EXPECT_EQ(j["verdict"], "invalid");
+  EXPECT_EQ(j["failed_checks"][0]["check"], "nvidia.rim_untrusted_root") << r.out;
+  for (const auto& f : {rim, bad_rim, root, policy, bad_policy}) fs::remove(f);
 }
 
 TEST(VerifyCli, UsageErrors) {

@@ -218,6 +218,7 @@ TEST(Conformance, ControlFlow) {
   ExpectSuite("^test_(if|loop|scan)", {"test_if_opt", "test_if_seq", "test_loop13_seq",
                                        "test_loop16_seq_none"}, 4);
 }
+TEST(Conformance, Recurrent) { ExpectSuite("^test_(rnn|gru|lstm|simple_rnn)_", {}, 12); }
 TEST(Conformance, NonMaxSuppression) { ExpectSuite("^test_nonmaxsuppression", {}, 9); }
 TEST(Conformance, Resize) {
   // Two align_corners downsampling cases are known reference-data

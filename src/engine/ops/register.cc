@@ -48,6 +48,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterIfOps(r);
   RegisterLoopOps(r);
   RegisterScanOps(r);
+  RegisterRnnOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

@@ -109,6 +109,10 @@ struct NvidiaPolicy {
   // against the policy file's folder). AppraiseEvidence verifies them.
   std::vector<std::string> rim_files;
   std::vector<Bytes> rims;
+  // RIM signer certificates (PEM/DER, signer first) for RIMs that carry no
+  // x5chain (NVIDIA's networking CoRIMs name their signer by URL instead):
+  // policy key nvidia.rim_chain, read when the policy is loaded.
+  Bytes rim_chain;
   bool require_nonce = true;
 };
 

@@ -522,7 +522,8 @@ Status CheckChain(const Rim& rim, const std::vector<Bytes>& trusted_roots, time_
     for (auto& c : *certs) anchors.push_back(std::move(c));
   }
   if (rim.x5chain.empty()) {
-    return Fail("nvidia.rim_chain_missing", "the RIM carries no signing certificate chain (COSE x5chain, label 33)");
+    return Fail("nvidia.rim_chain_missing", "the RIM carries no signing certificate chain (COSE x5chain, label 33) and none was given "
+                                              "(policy nvidia.rim_chain)");
   }
   std::vector<X509*> certs;
   for (size_t i = 0; i < rim.x5chain.size(); ++i) {
@@ -626,8 +627,21 @@ Result<Rim> ParseCorim(ByteSpan input) {
 }
 
 Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
-                        std::chrono::system_clock::time_point now_tp) {
+                        std::chrono::system_clock::time_point now_tp, ByteSpan signer_chain) {
   CITADEL_ASSIGN_OR_RETURN(Rim rim, ParseCorim(input));
+  if (rim.x5chain.empty() && !signer_chain.empty()) {
+    auto certs = attest_internal::ParseCertificates(signer_chain);
+    if (!certs.ok()) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file: " + certs.status().message());
+    if (certs->size() > 8) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file has more than 8 certificates");
+    for (auto& c : *certs) {
+      int len = i2d_X509(c.get(), nullptr);
+      if (len <= 0) return Fail("nvidia.rim_chain_parse", "a RIM signer certificate does not encode");
+      Bytes der(static_cast<size_t>(len));
+      unsigned char* p = der.data();
+      i2d_X509(c.get(), &p);
+      rim.x5chain.push_back(std::move(der));
+    }
+  }
   const time_t now = attest_internal::ToTimeT(now_tp);
   X509* leaf = nullptr;
   std::vector<X509Ptr> keep;  // owns the parsed x5chain while `leaf` is used
@@ -679,7 +693,7 @@ Status ApplyPolicyRims(const NvidiaPolicy& policy, const VerifyOptions& options,
   auto& claims = evidence->claims;
   for (size_t n = 0; n < policy.rims.size(); ++n) {
     const std::string name = n < policy.rim_files.size() ? policy.rim_files[n] : "#" + std::to_string(n);
-    auto rim = VerifyCorim(policy.rims[n], roots, options.now);
+    auto rim = VerifyCorim(policy.rims[n], roots, options.now, policy.rim_chain);
     if (!rim.ok()) {
       const std::string& m = rim.status().message();
       size_t colon = m.find(':');

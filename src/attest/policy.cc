@@ -206,7 +206,7 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
     p->snp = std::move(s);
   }
   if (auto it = doc.find("nvidia"); it != doc.end()) {
-    CITADEL_RETURN_IF_ERROR(CheckKeys(*it, "nvidia", {"measurements", "rim_file", "require_nonce"}));
+    CITADEL_RETURN_IF_ERROR(CheckKeys(*it, "nvidia", {"measurements", "rim_file", "rim_chain", "require_nonce"}));
     NvidiaPolicy n;
     if (auto m = it->find("measurements"); m != it->end()) {
       if (!m->is_object()) return Bad("\"nvidia.measurements\" must be an object {\"index\": [\"hex\", ...]}");
@@ -246,6 +246,15 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
         n.rim_files.push_back(paths[i]);
         n.rims.push_back(std::move(bytes).value());
       }
+    }
+    if (auto c = it->find("rim_chain"); c != it->end()) {
+      if (!c->is_string() || c->get<std::string>().empty()) return Bad("\"nvidia.rim_chain\" must be a path");
+      if (n.rims.empty()) return Bad("\"nvidia.rim_chain\" needs \"nvidia.rim_file\"");
+      std::string full = c->get<std::string>();
+      if (full[0] != '/' && !g_policy_base_dir.empty()) full = g_policy_base_dir + "/" + full;
+      auto bytes = ReadFileBytes(full, size_t{1} << 20);
+      if (!bytes.ok()) return Bad("nvidia.rim_chain \"" + c->get<std::string>() + "\": " + bytes.status().message());
+      n.rim_chain = std::move(bytes).value();
     }
     CITADEL_ASSIGN_OR_RETURN(n.require_nonce, GetBool(*it, "require_nonce", true));
     p->nvidia = std::move(n);

@@ -268,6 +268,30 @@ TEST(NvidiaRim, DriverAndVbiosRims) {
   }
 }
 
+// NVIDIA's networking CoRIMs name their signer certificate by URL instead of
+// carrying an x5chain: the policy supplies it (nvidia.rim_chain).
+TEST(NvidiaRim, SignerChainFromThePolicy) {
+  RimPki pki = MakeRimPki();
+  RimSpec spec;
+  spec.refs = SampleRefs();
+  spec.with_chain = false;
+  const std::string rim = WriteTemp("nochain.corim", SignedCorim(pki, spec));
+  const std::string chain =
+      WriteTemp("signer-chain.pem", Cat({hwtest::CertPem(pki.signer.get()), hwtest::CertPem(pki.sub.get())}));
+  std::map<uint32_t, Bytes> blocks = {{2, Digest(0x22)}, {3, Digest(0x33)}, {5, Digest(0x55)}};
+  auto p = Policy::FromJson(R"({"version":1,"nvidia":{"rim_file":")" + rim + R"(","rim_chain":")" + chain + R"("}})");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(First(Appraise(GpuEvidence(blocks), *p, {pki.RootPem()})), "ok");
+  EXPECT_EQ(First(Appraise(GpuEvidence(blocks), RimPolicy({rim}), {pki.RootPem()})), "nvidia.rim_chain_missing");
+  // A chain file with another signer: the signature does not verify.
+  RimPki other = MakeRimPki();
+  const std::string wrong = WriteTemp("other-chain.pem", Cat({hwtest::CertPem(other.signer.get()), hwtest::CertPem(other.sub.get())}));
+  auto q = Policy::FromJson(R"({"version":1,"nvidia":{"rim_file":")" + rim + R"(","rim_chain":")" + wrong + R"("}})");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(First(Appraise(GpuEvidence(blocks), *q, {other.RootPem()})), "nvidia.rim_signature");
+  EXPECT_FALSE(Policy::FromJson(R"({"version":1,"accept_any_measurement":true,"nvidia":{"rim_chain":")" + chain + R"("}})").ok());
+}
+
 // ---- the real hopper report against a CoRIM of its own measurements ----------
 
 TEST(NvidiaRimVectors, HopperReportAgainstCorim) {

@@ -75,13 +75,15 @@ struct Rim {
 // Fails with nvidia.rim_parse (nvidia.rim_unsigned for a bare #6.501 CoRIM).
 Result<Rim> ParseCorim(ByteSpan input);
 
-// ParseCorim, then: the x5chain (leaf first) chains to one of
+// ParseCorim, then: the x5chain (leaf first; or `signer_chain`) chains to one of
 // `trusted_roots` (compared by public key, or the top issued by one),
 // every certificate valid at `now`, CA flags on issuers; the COSE
 // signature verifies with the leaf key (alg matching the curve); `now` is
 // inside the RIM's validity windows.
+// `signer_chain` (PEM/DER certificates, signer first) is used only when the
+// RIM carries no x5chain.
 Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
-                        std::chrono::system_clock::time_point now);
+                        std::chrono::system_clock::time_point now, ByteSpan signer_chain = {});
 
 // For verified GPU evidence and a policy naming RIMs: VerifyCorim on each of
 // policy.rims with options.trust_anchors (or, when empty, the built-in NVIDIA

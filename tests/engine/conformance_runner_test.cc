@@ -194,7 +194,7 @@ TEST(ConformanceSuite, WholeSuiteHasNoUnexpectedFailure) {
   }
   EXPECT_GE(report->summary.total, 1000u);
   // Raise as ops land; a drop means something that passed stopped passing.
-  EXPECT_GE(report->summary.pass, 931u);
+  EXPECT_GE(report->summary.pass, 933u);
   std::cout << conformance::ReportToText(*report, /*list_failures=*/false);
 }
 

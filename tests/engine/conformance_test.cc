@@ -219,6 +219,7 @@ TEST(Conformance, ControlFlow) {
                                        "test_loop16_seq_none"}, 4);
 }
 TEST(Conformance, Recurrent) { ExpectSuite("^test_(rnn|gru|lstm|simple_rnn)_", {}, 12); }
+TEST(Conformance, RoiAlign) { ExpectSuite("^test_roialign", {}, 2); }
 TEST(Conformance, NonMaxSuppression) { ExpectSuite("^test_nonmaxsuppression", {}, 9); }
 TEST(Conformance, Resize) {
   // Two align_corners downsampling cases are known reference-data

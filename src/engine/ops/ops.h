@@ -59,6 +59,7 @@ void RegisterIfOps(OpRegistry& r);           // if.cc
 void RegisterLoopOps(OpRegistry& r);         // loop.cc
 void RegisterScanOps(OpRegistry& r);         // scan.cc
 void RegisterRnnOps(OpRegistry& r);          // rnn.cc: RNN GRU LSTM
+void RegisterRoiAlignOps(OpRegistry& r);     // roi_align.cc
 // legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
 // BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
 // called after the modern ones are registered.

@@ -49,6 +49,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterLoopOps(r);
   RegisterScanOps(r);
   RegisterRnnOps(r);
+  RegisterRoiAlignOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

@@ -52,7 +52,7 @@ cp models/*.npy "$out/seeds/models_npy/"
 seeds_for() {
   local t="$1" a="$attest_data"
   case "$t" in
-    onnx_model) echo "$out/seeds/models_onnx" ;;
+    onnx_model) echo "$out/seeds/models_onnx fuzz/corpus/onnx_model" ;;
     npy) echo "fuzz/corpus/npy $out/seeds/models_npy" ;;
     snp_report) echo "fuzz/corpus/snp_report${a:+ $a/sev-snp}" ;;
     intel_quote|collateral) [ -n "$a" ] && echo "$a/sgx-dcap $a/tdx" ;;

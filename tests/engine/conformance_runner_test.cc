@@ -152,10 +152,10 @@ const std::map<std::string, std::string> kKnownFailures = {
     // ONNX 1.12's reference truncates float->bfloat16; Citadel rounds to
     // nearest even (what later ONNX references and hardware do).
     {"node/test_cast_FLOAT_to_BFLOAT16", "fail"},
-    // float16 arithmetic is not implemented for these ops yet (found at Run).
-    {"node/test_max_float16", "fail"},
-    {"node/test_min_float16", "fail"},
-    {"node/test_mod_mixed_sign_float16", "fail"},
+    // ONNX 1.12's data re-bases MaxUnpool indices from the default output
+    // shape when output_shape is given; the spec (and ONNX Runtime, which
+    // fails it too) index the given shape.
+    {"node/test_maxunpool_export_with_output_shape", "fail"},
     // Training-mode Dropout is random: the reference uses numpy's generator.
     {"node/test_training_dropout", "fail"},
     {"node/test_training_dropout_default", "fail"},
@@ -194,7 +194,7 @@ TEST(ConformanceSuite, WholeSuiteHasNoUnexpectedFailure) {
   }
   EXPECT_GE(report->summary.total, 1000u);
   // Raise as ops land; a drop means something that passed stopped passing.
-  EXPECT_GE(report->summary.pass, 933u);
+  EXPECT_GE(report->summary.pass, 1011u);
   std::cout << conformance::ReportToText(*report, /*list_failures=*/false);
 }
 

@@ -200,8 +200,50 @@ bool FastFloatBinary(BinOp op, const Tensor& a, const Tensor& b, const Shape& ou
   return true;
 }
 
+bool IsHalf(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
+
+// float16/bfloat16 <-> float32 copies: the 16-bit float types compute in
+// float32 and round back once (round to nearest even), as the issue asks.
+Result<Tensor> HalfToFloat32(const KernelContext& ctx, const Tensor& t) {
+  CITADEL_ASSIGN_OR_RETURN(Tensor f, ctx.NewTensor(DType::kFloat32, t.shape(), /*zero=*/false));
+  const uint16_t* p = t.data<uint16_t>();
+  float* q = f.data<float>();
+  const bool half = t.dtype() == DType::kFloat16;
+  for (size_t i = 0; i < t.num_elements(); ++i) q[i] = half ? HalfToFloat(p[i]) : BFloat16ToFloat(p[i]);
+  return f;
+}
+
+Result<Tensor> Float32ToHalf(const KernelContext& ctx, const Tensor& f, DType to) {
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, ctx.NewTensor(to, f.shape(), /*zero=*/false));
+  const float* p = f.data<float>();
+  uint16_t* q = t.data<uint16_t>();
+  const bool half = to == DType::kFloat16;
+  for (size_t i = 0; i < f.num_elements(); ++i) q[i] = half ? FloatToHalf(p[i]) : FloatToBFloat16(p[i]);
+  return t;
+}
+
+Result<Tensor> ApplyBinaryImpl(const KernelContext& ctx, BinOp op, const Tensor& a, const Tensor& b);
+
 // Computes op(a, b) into a new tensor.
 Result<Tensor> ApplyBinary(const KernelContext& ctx, BinOp op, const Tensor& a, const Tensor& b) {
+  if (IsHalf(a.dtype()) && (op == BinOp::kPow || a.dtype() == b.dtype())) {
+    CITADEL_ASSIGN_OR_RETURN(Tensor fa, HalfToFloat32(ctx, a));
+    Tensor fb = b;
+    if (IsHalf(b.dtype())) {
+      CITADEL_ASSIGN_OR_RETURN(fb, HalfToFloat32(ctx, b));
+    }
+    CITADEL_ASSIGN_OR_RETURN(Tensor r, ApplyBinaryImpl(ctx, op, fa, fb));
+    if (r.dtype() != DType::kFloat32) return r;  // comparisons: bool
+    return Float32ToHalf(ctx, r, a.dtype());
+  }
+  if (op == BinOp::kPow && IsHalf(b.dtype())) {
+    CITADEL_ASSIGN_OR_RETURN(Tensor fb, HalfToFloat32(ctx, b));
+    return ApplyBinaryImpl(ctx, op, a, fb);
+  }
+  return ApplyBinaryImpl(ctx, op, a, b);
+}
+
+Result<Tensor> ApplyBinaryImpl(const KernelContext& ctx, BinOp op, const Tensor& a, const Tensor& b) {
   CITADEL_ASSIGN_OR_RETURN(Shape out_shape, BroadcastShapes(a.shape(), b.shape()));
   const std::array<const Shape*, 2> shapes = {&a.shape(), &b.shape()};
 

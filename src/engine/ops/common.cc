@@ -167,4 +167,16 @@ Status ComputeSpatialOutput(const SpatialParams& p, const Shape& in, Shape* out,
   return Status::Ok();
 }
 
+Status SetStringOutput(KernelContext& ctx, size_t i, const Shape& shape, std::vector<std::string> values) {
+  size_t bytes = 0;
+  for (const std::string& s : values) bytes += s.size() + sizeof(std::string);
+  if (bytes > ctx.max_tensor_bytes()) {
+    return Status::ResourceExhausted("string output " + ShapeToString(shape) + " exceeds the per-tensor limit of " +
+                                     std::to_string(ctx.max_tensor_bytes()) + " bytes");
+  }
+  CITADEL_ASSIGN_OR_RETURN(Tensor t, Tensor::FromStrings(shape, std::move(values)));
+  ctx.SetOutput(i, std::move(t));
+  return Status::Ok();
+}
+
 }  // namespace citadel::engine::ops

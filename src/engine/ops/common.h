@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,17 @@ Result<SpatialParams> ReadSpatialParams(const Attributes& attrs, size_t spatial,
 // (spatial dims only). Rejects non-positive outputs.
 Status ComputeSpatialOutput(const SpatialParams& p, const Shape& in, Shape* out,
                             std::vector<int64_t>* pad_begin);
+
+// Sets output i to a string tensor of `shape` holding `values`. Allocate
+// and NewTensor refuse strings (so a byte-copying kernel cannot silently
+// produce empty strings); kernels that handle strings build them and hand
+// them over here, under the same per-tensor limit (string bytes plus a
+// per-element overhead).
+Status SetStringOutput(KernelContext& ctx, size_t i, const Shape& shape, std::vector<std::string> values);
+
+// MaxPool with the Indices output (max_pool_indices.cc); pool.cc's factory
+// hands such nodes over after reading the shared attributes.
+Result<std::unique_ptr<Kernel>> MakeMaxPoolWithIndices(SpatialParams p, int64_t storage_order);
 
 }  // namespace citadel::engine::ops
 

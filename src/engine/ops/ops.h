@@ -60,6 +60,22 @@ void RegisterLoopOps(OpRegistry& r);         // loop.cc
 void RegisterScanOps(OpRegistry& r);         // scan.cc
 void RegisterRnnOps(OpRegistry& r);          // rnn.cc: RNN GRU LSTM
 void RegisterRoiAlignOps(OpRegistry& r);     // roi_align.cc
+void RegisterBitShiftOps(OpRegistry& r);          // bitshift.cc
+void RegisterEyeLikeOps(OpRegistry& r);           // eyelike.cc
+void RegisterCompressOps(OpRegistry& r);          // compress.cc
+void RegisterUniqueOps(OpRegistry& r);            // unique.cc
+void RegisterStringNormalizerOps(OpRegistry& r);  // string_normalizer.cc
+void RegisterWindowOps(OpRegistry& r);            // window.cc: HannWindow HammingWindow BlackmanWindow
+void RegisterLRNOps(OpRegistry& r);               // lrn.cc
+void RegisterMeanVarianceNormalizationOps(OpRegistry& r); // mean_variance_normalization.cc
+void RegisterReverseSequenceOps(OpRegistry& r);   // reverse_sequence.cc
+void RegisterDetOps(OpRegistry& r);               // det.cc
+void RegisterDFTOps(OpRegistry& r);               // dft.cc
+void RegisterSTFTOps(OpRegistry& r);              // stft.cc
+void RegisterMelWeightMatrixOps(OpRegistry& r);   // mel_weight_matrix.cc
+void RegisterMaxUnpoolOps(OpRegistry& r);         // max_unpool.cc
+void RegisterGridSampleOps(OpRegistry& r);        // grid_sample.cc
+void RegisterTfIdfVectorizerOps(OpRegistry& r);   // tfidf_vectorizer.cc
 // legacy.cc: opset 1-6 forms (Add Sub Mul Div Pow with broadcast/axis, Gemm,
 // BatchNormalization, Sum Max Min Mean) wrapping the modern kernels; must be
 // called after the modern ones are registered.

@@ -320,11 +320,11 @@ KernelFactory Pool(bool is_max) {
     CITADEL_ASSIGN_OR_RETURN(SpatialParams p, ReadSpatialParams(attrs, kernel.size(), true));
     bool count_include_pad = false;
     if (is_max) {
-      if (init.num_outputs() > 1 && init.node.outputs[1] != kNoValue) {
-        return Status::Unsupported("MaxPool with the Indices output is not supported");
-      }
       CITADEL_ASSIGN_OR_RETURN(int64_t order, attrs.GetInt("storage_order", 0));
-      (void)order;  // only affects Indices
+      if (init.num_outputs() > 1 && init.node.outputs[1] != kNoValue) {
+        if (init.opset < 8) return Status::Unsupported("MaxPool-1 has no Indices output");
+        return MakeMaxPoolWithIndices(std::move(p), order);  // max_pool_indices.cc
+      }
     } else {
       CITADEL_ASSIGN_OR_RETURN(int64_t cip, attrs.GetInt("count_include_pad", 0));
       count_include_pad = cip != 0;

@@ -50,6 +50,22 @@ void RegisterAll(OpRegistry& r) {
   RegisterScanOps(r);
   RegisterRnnOps(r);
   RegisterRoiAlignOps(r);
+  RegisterBitShiftOps(r);
+  RegisterEyeLikeOps(r);
+  RegisterCompressOps(r);
+  RegisterUniqueOps(r);
+  RegisterStringNormalizerOps(r);
+  RegisterWindowOps(r);
+  RegisterLRNOps(r);
+  RegisterMeanVarianceNormalizationOps(r);
+  RegisterReverseSequenceOps(r);
+  RegisterDetOps(r);
+  RegisterDFTOps(r);
+  RegisterSTFTOps(r);
+  RegisterMelWeightMatrixOps(r);
+  RegisterMaxUnpoolOps(r);
+  RegisterGridSampleOps(r);
+  RegisterTfIdfVectorizerOps(r);
   RegisterLegacyOps(r);  // last: wraps the modern kernels above
 }
 

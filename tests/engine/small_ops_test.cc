@@ -439,6 +439,10 @@ TEST(DFT, RealForwardComplexInverseOnesided) {
     EXPECT_NEAR((*inv)[0].tensor.data<float>()[2 * t], x[t], 1e-5);
     EXPECT_NEAR((*inv)[0].tensor.data<float>()[2 * t + 1], 0, 1e-5);
   }
+  // A huge dft_length on an empty batch must not size the twiddle tables.
+  auto huge = RunOne("DFT", {{"x", FloatTensor({0, 6, 1}, {})}, {"n", Make<int64_t>(DType::kInt64, {}, {int64_t{1} << 40})}},
+                     {{"y", DType::kFloat32, 3}}, 17);
+  EXPECT_EQ(huge.status().code(), Code::kInvalidArgument);
   auto one = RunOne("DFT", {{"x", FloatTensor({1, 6, 1}, x)}}, {{"y", DType::kFloat32, 3}}, 17,
                     [](onnx::NodeProto* n) { IntAttr(n, "onesided", 1); });
   ASSERT_TRUE(one.ok()) << one.status().ToString();

@@ -32,6 +32,9 @@ class DFTKernel : public Kernel {
     if (const Tensor* lt = ctx.input(1)) {
       CITADEL_ASSIGN_OR_RETURN(std::vector<int64_t> lv, ReadInt64s(*lt, "DFT dft_length"));
       if (lv.size() != 1 || lv[0] <= 0) return Status::InvalidArgument("DFT dft_length must be a positive scalar");
+      // Bounds the twiddle tables (and k * t below) even when the output is
+      // empty and so passes the allocation limit.
+      if (lv[0] > (int64_t{1} << 24)) return Status::InvalidArgument("DFT dft_length above 2^24 is not supported");
       n = lv[0];
     }
     if (onesided_ && inverse_) return Status::Unsupported("DFT with both onesided and inverse is not supported");

@@ -182,6 +182,11 @@ Result<TensorInfo> InfoFromValueInfo(const onnx::ValueInfoProto& vi, ValueType* 
 
 namespace {
 
+// Initializers at least this large are released by BuildGraphReleasingWeights.
+// Shape inference reads constant *values* only for shape-like inputs
+// (Reshape, Slice, Expand, Resize scales, ...), which are far smaller.
+constexpr size_t kReleaseMinBytes = size_t{64} << 10;
+
 // Answers whether an enclosing scope defines `name` (creating the capture
 // there when that scope is itself a subgraph). Null for the main graph.
 using OuterScope = std::function<bool(const std::string&)>;
@@ -189,8 +194,11 @@ using OuterScope = std::function<bool(const std::string&)>;
 // Subgraphs nest; a hostile model must not recurse the stack away.
 constexpr int kMaxSubgraphDepth = 32;
 
+// `release`: the same GraphProto, mutable, whose large initializers are
+// freed once converted (BuildGraphReleasingWeights), or null.
 Result<Graph> BuildGraphFrom(const onnx::GraphProto& gp, const std::map<std::string, int64_t>& opsets,
-                             const OuterScope* outer, int depth) {
+                             const OuterScope* outer, int depth,
+                             onnx::GraphProto* release = nullptr) {
   if (depth > kMaxSubgraphDepth) {
     return Status::InvalidArgument("subgraphs are nested more than " +
                                    std::to_string(kMaxSubgraphDepth) + " deep");
@@ -214,13 +222,20 @@ Result<Graph> BuildGraphFrom(const onnx::GraphProto& gp, const std::map<std::str
   }
 
   // Initializers first: they are values with a known tensor.
-  for (const auto& tp : gp.initializer()) {
+  for (int i = 0; i < gp.initializer_size(); ++i) {
+    const onnx::TensorProto& tp = gp.initializer(i);
     if (tp.name().empty()) return Status::InvalidArgument("initializer without a name");
     if (g.value_ids.count(tp.name())) {
       return Status::InvalidArgument("initializer '" + tp.name() + "' is defined twice");
     }
     auto t = TensorFromProto(tp);
     if (!t.ok()) return t.status().WithContext("initializer '" + tp.name() + "'");
+    if (release != nullptr && tp.raw_data().size() >= kReleaseMinBytes) {
+      // `tp` is `release`'s own initializer i (same object, viewed const).
+      auto* mutable_tp = release->mutable_initializer(i);
+      std::string stub(1, '\0');
+      mutable_tp->mutable_raw_data()->swap(stub);  // the bytes are freed with `stub`
+    }
     int id = g.AddValue(tp.name());
     g.values[id].constant = std::move(t).value();
     g.values[id].type.dtype = g.values[id].constant.dtype();
@@ -385,17 +400,28 @@ Result<Graph> BuildGraphFrom(const onnx::GraphProto& gp, const std::map<std::str
 
 }  // namespace
 
-Result<Graph> BuildGraph(const onnx::ModelProto& model) {
+namespace {
+
+Result<Graph> BuildGraphImpl(const onnx::ModelProto& model, onnx::ModelProto* release) {
   if (!model.has_graph()) return Status::InvalidArgument("model has no graph");
   if (model.ir_version() <= 0) return Status::InvalidArgument("model has no ir_version");
   std::map<std::string, int64_t> opsets;
   for (const auto& op : model.opset_import()) opsets[NormalizeDomain(op.domain())] = op.version();
   if (opsets.empty()) return Status::InvalidArgument("model declares no opset_import");
-  CITADEL_ASSIGN_OR_RETURN(Graph g, BuildGraphFrom(model.graph(), opsets, nullptr, 0));
+  CITADEL_ASSIGN_OR_RETURN(Graph g, BuildGraphFrom(model.graph(), opsets, nullptr, 0,
+                                                    release != nullptr ? release->mutable_graph() : nullptr));
   g.producer_name = model.producer_name();
   g.producer_version = model.producer_version();
   g.ir_version = model.ir_version();
   return g;
+}
+
+}  // namespace
+
+Result<Graph> BuildGraph(const onnx::ModelProto& model) { return BuildGraphImpl(model, nullptr); }
+
+Result<Graph> BuildGraphReleasingWeights(onnx::ModelProto* model) {
+  return BuildGraphImpl(*model, model);
 }
 
 namespace {

@@ -136,6 +136,16 @@ struct Graph {
 // enclosing graphs, innermost first (ONNX lexical scoping).
 Result<Graph> BuildGraph(const onnx::ModelProto& model);
 
+// Same, and frees each large initializer's bytes in `model` as soon as the IR
+// holds its copy, so that the weights never exist twice in full (the peak
+// of Load is the parsed proto plus one tensor, not twice the weights). A
+// released initializer keeps its name, type and dims but its raw_data is
+// replaced by a 1-byte stub: the ONNX checker (which wants exactly one value
+// field and does not compare raw_data with dims) and shape inference (which
+// reads only small shape-like constants) still run on `model`, but `model`
+// no longer describes the weights and must not be converted again.
+Result<Graph> BuildGraphReleasingWeights(onnx::ModelProto* model);
+
 // Records types from ONNX value_info (after shape inference) into the IR.
 void ApplyValueInfo(const onnx::ModelProto& model, Graph* graph);
 

@@ -5,7 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -30,6 +37,44 @@ Result<std::unique_ptr<onnx::ModelProto>> ParseModelProto(ByteSpan bytes, size_t
     return Status::InvalidArgument("model is not a valid ONNX protobuf (parse failed after " +
                                    std::to_string(in.CurrentPosition()) + " of " +
                                    std::to_string(bytes.size()) + " bytes)");
+  }
+  if (!model->has_graph()) {
+    return Status::InvalidArgument("model is not a valid ONNX model: no graph");
+  }
+  return model;
+}
+
+Result<std::unique_ptr<onnx::ModelProto>> ParseModelProtoFile(const std::string& path,
+                                                              size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound("no such file: " + path);
+    return Status::InvalidArgument("cannot open " + path + ": " + ::strerror(err));
+  }
+  google::protobuf::io::FileInputStream file(fd, /*block_size=*/1 << 20);
+  file.SetCloseOnDelete(true);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("not a regular file: " + path);
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size > max_bytes) {
+    return Status::ResourceExhausted(path + " is " + std::to_string(size) +
+                                     " bytes, more than the limit of " + std::to_string(max_bytes));
+  }
+  if (size == 0) return Status::InvalidArgument("model is empty");
+  if (size > static_cast<size_t>(INT_MAX)) {
+    return Status::InvalidArgument("model exceeds protobuf's 2 GiB limit; use external data");
+  }
+  auto model = std::make_unique<onnx::ModelProto>();
+  google::protobuf::io::CodedInputStream in(&file);
+  // The limit also bounds a file that grows while it is read.
+  in.SetTotalBytesLimit(static_cast<int>(std::min<size_t>(max_bytes, INT_MAX)));
+  if (!model->ParseFromCodedStream(&in) || !in.ConsumedEntireMessage() || file.GetErrno() != 0) {
+    return Status::InvalidArgument("model is not a valid ONNX protobuf (parse failed after " +
+                                   std::to_string(in.CurrentPosition()) + " of " +
+                                   std::to_string(size) + " bytes)");
   }
   if (!model->has_graph()) {
     return Status::InvalidArgument("model is not a valid ONNX model: no graph");

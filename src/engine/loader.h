@@ -23,6 +23,14 @@ namespace citadel::engine {
 // than max_bytes are InvalidArgument.
 Result<std::unique_ptr<onnx::ModelProto>> ParseModelProto(ByteSpan bytes, size_t max_bytes);
 
+// Same, reading the file at `path` through a small buffer instead of holding
+// all its bytes next to the parsed proto (which would double the peak
+// memory of loading a large model). A missing file is NotFound, a file that
+// is not regular InvalidArgument, one over max_bytes ResourceExhausted (as
+// ReadFileBytes reports them).
+Result<std::unique_ptr<onnx::ModelProto>> ParseModelProtoFile(const std::string& path,
+                                                              size_t max_bytes);
+
 // Validates an external-data `location` and joins it to `dir`: no absolute
 // paths, no ".." components, no NUL, and the result (after resolving
 // symlinks) must stay inside `dir`.

@@ -217,16 +217,18 @@ std::string Describe(const Graph& g, const engine::OptimizeStats& stats) {
   return os.str();
 }
 
-Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions& options) {
+Result<std::shared_ptr<const Model>> LoadImpl(std::unique_ptr<onnx::ModelProto> proto,
+                                              const LoadOptions& options) {
   const engine::OpRegistry& registry = engine::OpRegistry::Default();
-  CITADEL_ASSIGN_OR_RETURN(auto proto, engine::ParseModelProto(bytes, options.max_model_bytes));
   CITADEL_RETURN_IF_ERROR(engine::InlineExternalData(proto.get(), options.external_data_dir));
-  CITADEL_ASSIGN_OR_RETURN(Graph graph, engine::BuildGraph(*proto));
+  // The IR takes the weights over one by one (the proto keeps stubs), so
+  // they never exist twice in full.
+  CITADEL_ASSIGN_OR_RETURN(Graph graph, engine::BuildGraphReleasingWeights(proto.get()));
   CITADEL_RETURN_IF_ERROR(engine::CheckSupported(graph, registry));
   CITADEL_RETURN_IF_ERROR(engine::CheckModel(*proto));
   engine::InferShapesInPlace(proto.get());
   engine::ApplyValueInfo(*proto, &graph);
-  proto.reset();  // the IR owns copies of everything; drop the weights' second copy
+  proto.reset();  // the IR owns everything it needs
 
   // oneDNN sizes its work split for the current thread count when a
   // primitive is created (at Load), so Load uses the count Run will use.
@@ -253,7 +255,9 @@ Result<std::shared_ptr<const Model>> LoadImpl(ByteSpan bytes, const LoadOptions&
 
 Result<std::shared_ptr<const Model>> Model::Load(ByteSpan onnx_bytes, const LoadOptions& options) {
   try {
-    return LoadImpl(onnx_bytes, options);
+    CITADEL_ASSIGN_OR_RETURN(auto proto,
+                             engine::ParseModelProto(onnx_bytes, options.max_model_bytes));
+    return LoadImpl(std::move(proto), options);
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory while loading the model");
   } catch (const std::exception& e) {
@@ -263,8 +267,17 @@ Result<std::shared_ptr<const Model>> Model::Load(ByteSpan onnx_bytes, const Load
 
 Result<std::shared_ptr<const Model>> Model::LoadFile(const std::string& path,
                                                      const LoadOptions& options) {
-  CITADEL_ASSIGN_OR_RETURN(Bytes bytes, ReadFileBytes(path, options.max_model_bytes));
-  return Load(bytes, options);
+  // Parsed straight from the file: holding the file's bytes next to the
+  // parsed proto would double the peak memory of loading a large model.
+  try {
+    CITADEL_ASSIGN_OR_RETURN(auto proto,
+                             engine::ParseModelProtoFile(path, options.max_model_bytes));
+    return LoadImpl(std::move(proto), options);
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory while loading the model");
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("model could not be loaded: ") + e.what());
+  }
 }
 
 }  // namespace citadel

@@ -120,6 +120,7 @@ void EliminateDeadNodes(Graph* g, OptimizeStats* stats) {
 
 // ---- Inference fusions (see optimizer.h) -----------------------------------
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -379,10 +380,131 @@ void FuseTransformerPatterns(Graph* g, OptimizeStats* stats) {
   g->nodes = std::move(kept);
 }
 
+// MatMul followed by a scale (Div or Mul by a scalar constant), a bias Add
+// ([N] constant), a GELU (ai.citadel Gelu, fused above) and/or a residual
+// Add (same static shape), each the sole reader of the previous value,
+// becomes one ai.citadel FusedMatMul (ops/matmul.cc), in this order only:
+//   Y = gelu?(alpha * (A x B) + Bias) + Residual   (no GELU with Residual)
+// The chain's last node is rewritten in place (the residual may be computed
+// after the MatMul), the others are dropped.
+void FuseMatMulEpilogues(Graph* g, OptimizeStats* stats) {
+  const size_t n_nodes = g->nodes.size();
+  std::vector<std::vector<size_t>> readers(g->values.size());
+  std::vector<bool> escapes(g->values.size(), false);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    for (int in : g->nodes[n].inputs) {
+      if (in != kNoValue) readers[in].push_back(n);
+    }
+  }
+  for (int id : g->output_ids) escapes[id] = true;
+  std::vector<bool> removed(n_nodes, false);
+  // Shapes may hold unknown dims (-1, e.g. a dynamic batch): the kernel
+  // falls back to a broadcasting Add when they differ at run time.
+  auto f32_shaped = [&](int v) {
+    const auto& t = g->values[v].type;
+    return t.dtype && *t.dtype == DType::kFloat32 && t.shape;
+  };
+  bool fused_any = false;
+  for (size_t mi = 0; mi < n_nodes; ++mi) {
+    Node& mm = g->nodes[mi];
+    if (removed[mi] || mm.op_type != "MatMul" || !mm.domain.empty() || mm.inputs.size() != 2 ||
+        mm.outputs.size() != 1 || mm.outputs[0] == kNoValue) {
+      continue;
+    }
+    const int a = mm.inputs[0], b = mm.inputs[1];
+    const auto& at = g->values[a].type;
+    const auto& bt = g->values[b].type;
+    if (!at.dtype || *at.dtype != DType::kFloat32 || !at.shape || at.shape->size() < 2 ||
+        !bt.dtype || *bt.dtype != DType::kFloat32 || !bt.shape || bt.shape->size() < 2) {
+      continue;
+    }
+    const int64_t N = bt.shape->back();
+    float alpha = 1.f;
+    bool gelu = false;
+    int bias = kNoValue, residual = kNoValue;
+    int out = mm.outputs[0];
+    size_t last = mi;
+    std::vector<size_t> chain;
+    for (;;) {
+      if (escapes[out] || readers[out].size() != 1) break;
+      const size_t ri = readers[out][0];
+      if (removed[ri]) break;
+      const Node& n = g->nodes[ri];
+      if (n.outputs.size() != 1 || n.outputs[0] == kNoValue) break;
+      const bool onnx = n.domain.empty();
+      if (onnx && (n.op_type == "Div" || n.op_type == "Mul") && bias == kNoValue && !gelu &&
+          residual == kNoValue && n.inputs.size() == 2 && n.inputs[0] == out) {
+        auto c = ScalarConstant(*g, n.inputs[1]);
+        if (!c || *c == 0.f || !std::isfinite(*c)) break;
+        alpha = n.op_type == "Div" ? alpha / *c : alpha * *c;
+      } else if (onnx && n.op_type == "Mul" && bias == kNoValue && !gelu &&
+                 residual == kNoValue && n.inputs.size() == 2 && n.inputs[1] == out) {
+        auto c = ScalarConstant(*g, n.inputs[0]);
+        if (!c || !std::isfinite(*c)) break;
+        alpha *= *c;
+      } else if (onnx && n.op_type == "Add" && bias == kNoValue && !gelu &&
+                 residual == kNoValue && N > 0) {
+        auto other = OtherInput(n, out);
+        if (!other || !IsF32Constant(*g, *other)) break;
+        const Tensor& t = g->values[*other].constant;
+        if (t.rank() != 1 || t.shape()[0] != N) break;
+        bias = *other;
+      } else if (n.op_type == "Gelu" && n.domain == ops::kCitadelDomain && !gelu &&
+                 residual == kNoValue && n.inputs.size() == 1) {
+        gelu = true;
+      } else if (onnx && n.op_type == "Add" && !gelu && residual == kNoValue) {
+        auto other = OtherInput(n, out);
+        if (!other || !f32_shaped(*other) || !f32_shaped(out) ||
+            !SameStaticShape(*g, *other, out) || !SameStaticShape(*g, out, n.outputs[0])) {
+          break;
+        }
+        residual = *other;
+      } else {
+        break;
+      }
+      chain.push_back(ri);
+      last = std::max(last, ri);
+      out = n.outputs[0];
+    }
+    if (chain.empty()) continue;
+    // The node that stays is the chain's last one (all inputs exist there).
+    Node& fused = g->nodes[last];
+    Node merged;
+    merged.name = mm.name;
+    merged.op_type = "FusedMatMul";
+    merged.domain = ops::kCitadelDomain;
+    merged.inputs = {a, b, bias, residual};
+    merged.outputs = {out};
+    Attribute al;
+    al.kind = Attribute::Kind::kFloat;
+    al.f = alpha;
+    merged.attrs.Set("alpha", al);
+    Attribute ge;
+    ge.kind = Attribute::Kind::kInt;
+    ge.i = gelu ? 1 : 0;
+    merged.attrs.Set("gelu", ge);
+    removed[mi] = true;
+    for (size_t c : chain) removed[c] = true;
+    removed[last] = false;
+    fused = std::move(merged);
+    stats->fused += chain.size();
+    fused_any = true;
+  }
+  if (!fused_any) return;
+  g->opsets[ops::kCitadelDomain] = 1;
+  std::vector<Node> kept;
+  kept.reserve(n_nodes);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
+  }
+  g->nodes = std::move(kept);
+}
+
 }  // namespace
 
 void FuseForInference(Graph* g, OptimizeStats* stats) {
   FuseTransformerPatterns(g, stats);
+  FuseMatMulEpilogues(g, stats);
   const size_t n_nodes = g->nodes.size();
   // Readers of each value (node indices); graph outputs count as a reader.
   std::vector<std::vector<size_t>> readers(g->values.size());

@@ -26,7 +26,9 @@ class Builder {
     g_ = model_.mutable_graph();
     g_->set_name("fast");
   }
-  void Input(const std::string& name, const Shape& shape) { Info(g_->add_input(), name, shape); }
+  void Input(const std::string& name, const Shape& shape, const std::string& param = "batch") {
+    Info(g_->add_input(), name, shape, param);
+  }
   void Output(const std::string& name, const Shape& shape) { Info(g_->add_output(), name, shape); }
   void Init(const std::string& name, const Shape& shape, float lo, float hi) {
     auto* t = g_->add_initializer();
@@ -64,13 +66,14 @@ class Builder {
   std::mt19937& rng() { return rng_; }
 
  private:
-  static void Info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape) {
+  static void Info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape,
+                   const std::string& param = "batch") {
     vi->set_name(name);
     auto* tt = vi->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(onnx::TensorProto::FLOAT);
     auto* sh = tt->mutable_shape();
     for (int64_t d : shape) {
-      if (d < 0) sh->add_dim()->set_dim_param("batch");
+      if (d < 0) sh->add_dim()->set_dim_param(param);
       else sh->add_dim()->set_dim_value(d);
     }
   }
@@ -384,12 +387,58 @@ TEST(FastTransformer, FusedLayerNormGeluAttentionMatchReference) {
   b.Output("att", {-1, H, S, S});
   const std::string desc = FastDescription(b);
   EXPECT_NE(desc.find("LayerNorm x1"), std::string::npos) << desc;
-  EXPECT_NE(desc.find("Gelu x1"), std::string::npos) << desc;
+  // MatMul + bias + GELU, and the scores MatMul + scale.
+  EXPECT_NE(desc.find("FusedMatMul x2"), std::string::npos) << desc;
   EXPECT_EQ(desc.find("Erf"), std::string::npos) << desc;
+  EXPECT_EQ(desc.find("Gelu"), std::string::npos) << desc;
   for (int64_t n : {1, 3}) {
     ExpectFastMatchesReference(b, {{"x", Random({n, S, D}, b.rng())},
                                    {"q", Random({n, H, S, D / H}, b.rng())},
                                    {"k", Random({n, H, D / H, S}, b.rng())}});
+  }
+}
+
+// MatMul epilogues as transformer exports write them: scale (Div), bias
+// Add on either side, residual Add, bias + decomposed GELU. The residual's
+// batch has its own symbolic dim, so at run time it may equal the product's
+// shape (fused prefill), broadcast to it, or broadcast the product (the
+// kernel's fallback), and each must match the unfused reference.
+TEST(FastTransformer, FusedMatMulEpiloguesMatchReference) {
+  Builder b;
+  const int64_t S = 5, D = 24, N = 40;
+  b.Input("x", {-1, S, D});
+  b.Input("r", {-1, S, N}, "rbatch");
+  b.Init("W1", {D, N}, -0.3f, 0.3f);
+  b.Init("b1", {N}, -0.3f, 0.3f);
+  b.Init("W2", {D, N}, -0.3f, 0.3f);
+  b.Init("b2", {N}, -0.3f, 0.3f);
+  b.Init("three", {}, 3.f, 3.f);
+  b.Init("sqrt2", {}, 1.4142135f, 1.4142135f);
+  b.Init("one", {}, 1.f, 1.f);
+  b.Init("half", {}, 0.5f, 0.5f);
+  b.Node("MatMul", {"x", "W1"}, {"p"});
+  b.Node("Div", {"p", "three"}, {"ps"});
+  b.Node("Add", {"ps", "b1"}, {"pb"});
+  b.Node("Add", {"r", "pb"}, {"y1"});
+  b.Node("MatMul", {"x", "W2"}, {"h"});
+  b.Node("Add", {"b2", "h"}, {"hb"});
+  b.Node("Div", {"hb", "sqrt2"}, {"hs"});
+  b.Node("Erf", {"hs"}, {"he"});
+  b.Node("Add", {"he", "one"}, {"h1"});
+  b.Node("Mul", {"hb", "h1"}, {"hm"});
+  b.Node("Mul", {"hm", "half"}, {"y2"});
+  b.Output("y1", {-1, S, N});
+  b.Output("y2", {-1, S, N});
+  const std::string desc = FastDescription(b);
+  EXPECT_NE(desc.find("FusedMatMul x2"), std::string::npos) << desc;
+  EXPECT_EQ(desc.find("Add x"), std::string::npos) << desc;
+  EXPECT_EQ(desc.find("(MatMul x"), std::string::npos) << desc;
+  EXPECT_EQ(desc.find(", MatMul x"), std::string::npos) << desc;
+  for (auto [n, rn] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {3, 1}, {1, 3}}) {
+    ExpectFastMatchesReference(b, {{"x", Random({n, S, D}, b.rng())},
+                                   {"r", Random({rn, S, N}, b.rng())}});
+    ExpectFastMatchesReference(b, {{"x", Random({n, S, D}, b.rng())},
+                                   {"r", Random({rn, S, N}, b.rng())}}, 1);
   }
 }
 

@@ -114,6 +114,88 @@ class DistilBertLike(nn.Module):
         return x
 
 
+class Gpt2Block(nn.Module):
+    """Pre-norm decoder block as in GPT-2: fused QKV projection, causal
+    self-attention with the mask built in the graph (tril of ones, then
+    masked_fill), tanh-approximated GELU ("gelu_new")."""
+
+    def __init__(self, hidden, heads, max_pos):
+        super().__init__()
+        self.heads, self.d = heads, hidden // heads
+        self.ln1, self.ln2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
+        self.qkv, self.proj = nn.Linear(hidden, 3 * hidden), nn.Linear(hidden, hidden)
+        self.fc, self.out = nn.Linear(hidden, 4 * hidden), nn.Linear(4 * hidden, hidden)
+        self.register_buffer("causal", torch.tril(torch.ones(max_pos, max_pos, dtype=torch.bool)))
+
+    def forward(self, x):
+        b, s, h = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(h, dim=2)
+
+        def heads(t):
+            return t.view(b, s, self.heads, self.d).transpose(1, 2)
+
+        q, k, v = heads(q), heads(k), heads(v)
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d)
+        scores = scores.masked_fill(~self.causal[:s, :s], torch.finfo(torch.float32).min)
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, s, h)
+        x = x + self.proj(ctx)
+        y = self.fc(self.ln2(x))
+        y = 0.5 * y * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (y + 0.044715 * torch.pow(y, 3.0))))
+        return x + self.out(y)
+
+
+class Gpt2Like(nn.Module):
+    """GPT-2-style decoder (smaller than GPT-2 small so that the test stays
+    quick: 4 layers, hidden 256, 4 heads, vocab 5000): token + learned
+    position embeddings, final LayerNorm, LM head tied to the embeddings."""
+
+    def __init__(self, layers=4, hidden=256, heads=4, vocab=5000, max_pos=128):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, hidden), nn.Embedding(max_pos, hidden)
+        self.blocks = nn.ModuleList(Gpt2Block(hidden, heads, max_pos) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(hidden)
+
+    def forward(self, input_ids):
+        s = input_ids.shape[1]
+        pos = torch.arange(s, dtype=torch.int64).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(pos)
+        for block in self.blocks:
+            x = block(x)
+        return torch.matmul(self.ln_f(x), self.wte.weight.t())
+
+
+class YoloStyleDetector(nn.Module):
+    """A one-stage detection head in the YOLO style on a MobileNetV2 trunk:
+    per-cell anchor predictions decoded in the graph (sigmoid offsets plus a
+    grid from arange/meshgrid, exp-scaled anchors, objectness x class
+    scores), output [batch, cells * anchors, 4 + 1 + classes]."""
+
+    def __init__(self, classes=20):
+        super().__init__()
+        import torchvision
+        self.trunk = torchvision.models.mobilenet_v2(weights=None).features
+        self.anchors = torch.tensor([[10.0, 13.0], [33.0, 23.0], [62.0, 45.0]])
+        self.classes = classes
+        self.head = nn.Conv2d(1280, 3 * (5 + classes), 1)
+
+    def forward(self, image):
+        f = self.head(self.trunk(image))
+        b, _, gh, gw = f.shape
+        a = self.anchors.shape[0]
+        p = f.view(b, a, 5 + self.classes, gh, gw).permute(0, 1, 3, 4, 2)
+        gy, gx = torch.meshgrid(torch.arange(gh, dtype=torch.float32), torch.arange(gw, dtype=torch.float32),
+                                indexing="ij")
+        stride = image.shape[2] / gh
+        cx = (torch.sigmoid(p[..., 0]) + gx) * stride
+        cy = (torch.sigmoid(p[..., 1]) + gy) * stride
+        wh = torch.exp(p[..., 2:4].clamp(max=4.0)) * self.anchors.view(1, a, 1, 1, 2)
+        obj = torch.sigmoid(p[..., 4:5])
+        cls = torch.sigmoid(p[..., 5:]) * obj
+        boxes = torch.cat([cx.unsqueeze(-1) - wh[..., :1] / 2, cy.unsqueeze(-1) - wh[..., 1:] / 2,
+                           cx.unsqueeze(-1) + wh[..., :1] / 2, cy.unsqueeze(-1) + wh[..., 1:] / 2], dim=-1)
+        return torch.cat([boxes, obj, cls], dim=-1).reshape(b, -1, 5 + self.classes)
+
+
 def text_inputs(batch, seq, vocab, with_types):
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, vocab, (batch, seq), generator=g, dtype=torch.int64)
@@ -161,6 +243,17 @@ def build(arch):
         return BertLike(), text_inputs(1, 128, 30522, True), ["last_hidden_state", "pooler_output"]
     if arch == "distilbert":
         return DistilBertLike(), text_inputs(1, 128, 30522, False), ["last_hidden_state"]
+    # Architectures the engine was not written against (issue 3: "models it
+    # has never seen, exported the same way"): no special-casing for them.
+    if arch == "efficientnet_b0":
+        return calibrate_batchnorm(torchvision.models.efficientnet_b0(weights=None)), image_input(1), ["logits"]
+    if arch == "squeezenet1_1":
+        return torchvision.models.squeezenet1_1(weights=None), image_input(1), ["logits"]
+    if arch == "gpt2":
+        ids = text_inputs(1, 64, 5000, False)["input_ids"]
+        return Gpt2Like(), {"input_ids": ids}, ["logits"]
+    if arch == "yolo_head":
+        return calibrate_batchnorm(YoloStyleDetector()), image_input(1), ["detections"]
     raise ValueError(arch)
 
 
@@ -176,6 +269,10 @@ MODELS = {
     "distilbert_opset17": ("distilbert", 17, None),
     # Exported at batch 1 with a symbolic batch dim, checked at batch 3.
     "mobilenet_v2_opset13_dynbatch": ("mobilenet_v2", 13, 3),
+    "efficientnet_b0_opset13": ("efficientnet_b0", 13, None),
+    "squeezenet1_1_opset13": ("squeezenet1_1", 13, None),
+    "gpt2_opset17": ("gpt2", 17, None),
+    "yolo_head_opset13": ("yolo_head", 13, None),
 }
 
 

@@ -16,6 +16,7 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libonnx-testdata python3-pytest python3-onnx
+             python3-torch python3-torchvision             # real architectures vs PyTorch (tests/engine/architectures_test.cc)
              clang libclang-rt-14-dev)             # ASan+UBSan build and libFuzzer (scripts/sanitize.sh)
 fi
 

@@ -26,6 +26,9 @@ struct VerifiedEvidence {
   ReportData report_data{};
   // Named claims for display and policy ("measurement", "platform", ...).
   std::map<std::string, std::string> claims;
+  // Attached devices (Evidence::devices), each verified on its own with the
+  // nonce DeviceNonceForReportData(report_data) of this evidence.
+  std::vector<VerifiedEvidence> devices;
 };
 
 // Collateral for hardware evidence (include/citadel/attest/collateral.h).
@@ -50,7 +53,12 @@ struct VerifyOptions {
   Bytes expected_nonce;
 };
 
-// Parses and verifies evidence of any supported kind.
+// Parses and verifies evidence of any supported kind, then every attached
+// device: a device must be NVIDIA GPU evidence whose report was taken over
+// DeviceNonceForReportData(report_data) (checked: options.expected_nonce is
+// replaced by it), with its certificate chain from the device's
+// endorsements or the collateral. Any device failing fails the whole
+// evidence, with the device's check name and "GPU <i>: " before the detail.
 //   AttestationFailed: malformed, bad signature, unknown version.
 Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOptions& options = {});
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "citadel/bytes.h"
 
@@ -40,9 +41,20 @@ struct Evidence {
   // verifier chains them to its own trust anchors and prefers collateral its
   // caller supplied. Empty for most platforms.
   Bytes endorsements;
+  // Evidence of devices attached to this TEE (composite attestation,
+  // docs/platforms.md): today NVIDIA GPUs in confidential-computing mode,
+  // each report taken over DeviceNonceForReportData(this evidence's
+  // report_data), so that one client nonce binds the CPU and every GPU and
+  // no part can be replayed alone. Only EvidenceKind::kNvidiaGpu; a device
+  // entry never has devices of its own. Empty for CPU-only servers.
+  std::vector<Evidence> devices;
 };
 
 using ReportData = std::array<uint8_t, 64>;
+
+// The 32-byte nonce a device (GPU) report is taken over:
+// SHA-256("citadel/gpu-nonce/v1" || report_data) of the CPU evidence.
+std::array<uint8_t, 32> DeviceNonceForReportData(const ReportData& report_data);
 
 // report_data layout (docs/protocol.md):
 //   [0, 32)  SHA-256 of the TLS certificate's SubjectPublicKeyInfo (DER)

@@ -39,7 +39,9 @@ namespace citadel {
 //   "users":    [{"name": "clinic-a", "token_sha256": "<hex SHA-256 of the token>"}],
 //   "auditors": [{"name": "dpo", "token_sha256": "<hex>"}],
 //   "key_release": {"broker": "http://HOST:PORT",
-//                   "broker_public_key": "<base64 SPKI DER>"}
+//                   "broker_public_key": "<base64 SPKI DER>"},
+//   "gpu": {"attestation": "auto" | "required" | "off",
+//           "nvml_library": "libnvidia-ml.so.1"}
 // }
 // With no owners, uploads need no signature; with no users, inference needs
 // no token; with no auditors, the audit log is readable by anyone. Each
@@ -84,6 +86,14 @@ struct ServerConfig {
   // has no hardware sealing key and cannot start without it.
   std::string key_broker_url;  // "http://host:port"
   Bytes key_broker_public_key;  // SPKI DER
+  // Composite attestation (docs/platforms.md, include/citadel/gpu.h):
+  //   "auto"     attach evidence of every NVIDIA GPU in confidential-computing
+  //              mode when NVML finds one; CPU evidence only when there is no
+  //              GPU or CC is off (logged);
+  //   "required" refuse to start unless every GPU attests;
+  //   "off"      never attach GPU evidence.
+  std::string gpu_attestation = "auto";
+  std::string nvml_library = "libnvidia-ml.so.1";
   std::vector<Principal> owners;
   std::vector<Principal> users;
   std::vector<Principal> auditors;

@@ -181,6 +181,15 @@ std::string Appraisal::ToJson() const {
     }
     j["advisory_ids"] = std::move(adv);
     j["claims"] = c;
+    // Composite evidence: each attached GPU, verified with the nonce derived
+    // from this evidence's report_data.
+    json devices = json::array();
+    for (const auto& d : evidence->devices) {
+      devices.push_back({{"kind", std::string(EvidenceKindName(d.kind))},
+                         {"measurement", HexEncode(d.measurement)},
+                         {"claims", d.claims}});
+    }
+    j["devices"] = std::move(devices);
   }
   return j.dump(2) + "\n";
 }
@@ -199,6 +208,12 @@ std::string Appraisal::ToText() const {
     s += "measurement: " + HexEncode(evidence->measurement) + "\n";
     s += "claims:\n";
     for (const auto& [k, val] : evidence->claims) s += "  " + k + ": " + val + "\n";
+    for (size_t i = 0; i < evidence->devices.size(); ++i) {
+      const auto& d = evidence->devices[i];
+      s += "device " + std::to_string(i) + " (" + std::string(EvidenceKindName(d.kind)) +
+           "): measurement " + HexEncode(d.measurement) + "\n";
+      for (const auto& [k, val] : d.claims) s += "  " + k + ": " + val + "\n";
+    }
   }
   return s;
 }

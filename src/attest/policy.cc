@@ -483,6 +483,31 @@ Status CheckPolicy(const VerifiedEvidence& evidence, const Policy& policy,
   return Status::PolicyRejected(msg);
 }
 
+// Composite evidence (docs/platforms.md): the "nvidia" section judges every
+// GPU attached to CPU evidence exactly as it judges GPU evidence on its own
+// (the GPU's identity comes from that section only, not from the global
+// "measurements"), and a policy with an "nvidia" section requires at least
+// one GPU: a server that drops its GPU evidence must not pass.
+static void EvaluateDevices(const VerifiedEvidence& evidence, const Policy& policy,
+                     std::chrono::system_clock::time_point now, Evaluator* ev, std::vector<std::string>* out) {
+  if (evidence.kind == EvidenceKind::kNvidiaGpu) return;
+  if (policy.nvidia && evidence.devices.empty()) {
+    ev->Fail("policy.nvidia.missing",
+             "the policy has an \"nvidia\" section but the server attached no GPU evidence (a CPU-only "
+             "server, or GPU attestation is off in its config)");
+  }
+  Policy device_policy;
+  device_policy.nvidia = policy.nvidia;
+  device_policy.accept_any_measurement = true;
+  for (size_t i = 0; i < evidence.devices.size(); ++i) {
+    for (const std::string& f : EvaluatePolicy(evidence.devices[i], device_policy, now)) {
+      const size_t colon = f.find(": ");
+      const std::string which = "GPU " + std::to_string(i) + ": ";
+      out->push_back(colon == std::string::npos ? which + f : f.substr(0, colon + 2) + which + f.substr(colon + 2));
+    }
+  }
+}
+
 std::vector<std::string> EvaluatePolicy(const VerifiedEvidence& evidence, const Policy& policy,
                                         std::chrono::system_clock::time_point now) {
   std::vector<std::string> out;
@@ -634,6 +659,7 @@ std::vector<std::string> EvaluatePolicy(const VerifiedEvidence& evidence, const 
       }
     }
   }
+  EvaluateDevices(evidence, policy, now, &ev, &out);
   return out;
 }
 

@@ -146,6 +146,9 @@ Result<VerifiedEvidence> VerifyNvidia(const Evidence& evidence, const VerifyOpti
   if (!report.ok()) return Fail("nvidia.parse", report.status().message());
   std::vector<Bytes> chains;
   if (!embedded_chain.empty()) chains.push_back(embedded_chain);
+  // The chain the platform handed out with the report (NVML's attestation
+  // certificate chain): untrusted like the rest, it must end in a trusted root.
+  if (!evidence.endorsements.empty()) chains.push_back(evidence.endorsements);
   if (options.collateral != nullptr) {
     for (auto& c : options.collateral->NvidiaChains()) chains.push_back(std::move(c));
   }
@@ -160,9 +163,40 @@ Result<VerifiedEvidence> VerifyNvidia(const Evidence& evidence, const VerifyOpti
   return *first;
 }
 
-}  // namespace
+Result<VerifiedEvidence> VerifyOne(const Evidence& evidence, const VerifyOptions& options);
 
-Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOptions& options) {
+// Composite evidence: every attached GPU report must verify and must have
+// been taken over the nonce derived from the CPU evidence's report_data.
+Status VerifyDevices(const Evidence& evidence, const VerifyOptions& options, VerifiedEvidence* out) {
+  if (evidence.devices.empty()) return Status::Ok();
+  if (evidence.kind == EvidenceKind::kNvidiaGpu) {
+    return Fail("evidence.devices", "GPU evidence cannot carry devices of its own");
+  }
+  const auto nonce = DeviceNonceForReportData(out->report_data);
+  VerifyOptions device_options = options;
+  device_options.expected_nonce.assign(nonce.begin(), nonce.end());
+  for (size_t i = 0; i < evidence.devices.size(); ++i) {
+    const Evidence& device = evidence.devices[i];
+    const std::string which = "GPU " + std::to_string(i);
+    if (device.kind != EvidenceKind::kNvidiaGpu) {
+      return Fail("evidence.devices", which + " is " + std::string(EvidenceKindName(device.kind)) +
+                                          " evidence; only NVIDIA GPU evidence can be attached");
+    }
+    if (!device.devices.empty()) return Fail("evidence.devices", which + " carries devices of its own");
+    auto verified = VerifyOne(device, device_options);
+    if (!verified.ok()) {
+      const std::string& m = verified.status().message();
+      const size_t colon = m.find(": ");
+      if (colon == std::string::npos) return Fail("evidence.devices", which + ": " + m);
+      return Status(verified.status().code(), m.substr(0, colon) + ": " + which + ": " + m.substr(colon + 2));
+    }
+    out->devices.push_back(std::move(verified).value());
+  }
+  out->claims["devices"] = std::to_string(out->devices.size());
+  return Status::Ok();
+}
+
+Result<VerifiedEvidence> VerifyOne(const Evidence& evidence, const VerifyOptions& options) {
   switch (evidence.kind) {
     case EvidenceKind::kSim:
       return attest_internal::VerifySimEvidence(evidence.bytes, options);
@@ -176,6 +210,14 @@ Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOp
   }
   return Status::AttestationFailed("unknown evidence kind " +
                                    std::to_string(static_cast<int>(evidence.kind)));
+}
+
+}  // namespace
+
+Result<VerifiedEvidence> VerifyEvidence(const Evidence& evidence, const VerifyOptions& options) {
+  CITADEL_ASSIGN_OR_RETURN(VerifiedEvidence out, VerifyOne(evidence, options));
+  CITADEL_RETURN_IF_ERROR(VerifyDevices(evidence, options, &out));
+  return out;
 }
 
 }  // namespace citadel

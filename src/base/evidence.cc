@@ -63,6 +63,13 @@ ReportData ReportDataForPackageKey(ByteSpan hpke_public_key) {
   return Compose(hpke_public_key, Sha256(AsBytes(std::string_view(kPackageDomain))));
 }
 
+std::array<uint8_t, 32> DeviceNonceForReportData(const ReportData& report_data) {
+  static constexpr std::string_view kGpuNonceDomain = "citadel/gpu-nonce/v1";
+  Bytes input(kGpuNonceDomain.begin(), kGpuNonceDomain.end());
+  input.insert(input.end(), report_data.begin(), report_data.end());
+  return Sha256(input);
+}
+
 // ---- Simulation evidence codec ----------------------------------------------
 
 Result<Bytes> SimEvidenceSignedPart(const SimEvidenceBody& body) {

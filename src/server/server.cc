@@ -16,6 +16,7 @@
 
 #include "citadel/bytes.h"
 #include "citadel/files.h"
+#include "citadel/gpu.h"
 #include "citadel/key_release.h"
 #include "citadel/channel.h"
 #include "citadel/crypto.h"
@@ -879,6 +880,35 @@ Result<SecretBytes> ObtainReleasedRoot(Platform& platform, const ServerConfig& c
   return last;
 }
 
+// Attaches NVIDIA GPU evidence per config.gpu_attestation (server.h).
+// "auto" tolerates no GPU or GPUs outside CC mode (logged), never a GPU in CC
+// mode that fails to attest: that is a broken or tampered machine.
+Result<std::unique_ptr<Platform>> AttachGpuEvidence(std::unique_ptr<Platform> platform, const ServerConfig& config) {
+  if (config.gpu_attestation == "off") return platform;
+  NvmlOptions nvml;
+  nvml.library = config.nvml_library;
+  auto gpus = OpenNvmlAttester(nvml);
+  if (!gpus.ok()) {
+    const bool absent = gpus.status().code() == Code::kNotFound || gpus.status().code() == Code::kFailedPrecondition;
+    if (config.gpu_attestation == "auto" && absent) {
+      LogInfo("GPU attestation: none attached (" + gpus.status().message() + ")");
+      return platform;
+    }
+    return gpus.status().WithContext("GPU attestation (gpu.attestation = \"" + config.gpu_attestation + "\")");
+  }
+  std::shared_ptr<GpuAttester> attester = std::move(gpus).value();
+  // One probe now, so that a GPU that cannot attest stops the start rather
+  // than every client's handshake.
+  ReportData probe{};
+  const auto nonce = DeviceNonceForReportData(probe);
+  for (size_t i = 0; i < attester->device_count(); ++i) {
+    auto evidence = attester->Attest(i, nonce);
+    if (!evidence.ok()) return evidence.status().WithContext("GPU attestation probe");
+  }
+  LogInfo("GPU attestation: " + attester->Describe());
+  return WithGpuEvidence(std::move(platform), std::move(attester));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
@@ -909,6 +939,9 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   std::error_code dir_error;
   std::filesystem::create_directories(options.state_dir, dir_error);
   CITADEL_ASSIGN_OR_RETURN(DirectoryLock state_lock, DirectoryLock::Acquire(options.state_dir));
+  // Composite attestation: GPU reports ride along with every CPU evidence
+  // (before key release, so that the broker sees them too).
+  CITADEL_ASSIGN_OR_RETURN(platform, AttachGpuEvidence(std::move(platform), config));
   // Attested key release: the sealing root comes from the owner's broker,
   // after it has checked this platform's evidence (docs/key-release.md).
   if (!config.key_broker_url.empty()) {

@@ -83,6 +83,26 @@ Result<ServerConfig> ServerConfig::FromJson(std::string_view text) {
         return Status::InvalidArgument("server config: key_release.broker_public_key is not a public key (base64 SPKI DER)");
       }
       c.key_broker_public_key = std::move(spki).value();
+    } else if (key == "gpu") {
+      if (!value.is_object()) {
+        return Status::InvalidArgument(
+            "server config: 'gpu' must be {\"attestation\": \"auto|required|off\", \"nvml_library\": \"PATH\"}");
+      }
+      for (const auto& [gkey, gvalue] : value.items()) {
+        if (gkey == "attestation") {
+          if (!gvalue.is_string() || (gvalue != "auto" && gvalue != "required" && gvalue != "off")) {
+            return Status::InvalidArgument("server config: gpu.attestation must be \"auto\", \"required\" or \"off\"");
+          }
+          c.gpu_attestation = gvalue.get<std::string>();
+        } else if (gkey == "nvml_library") {
+          if (!gvalue.is_string() || gvalue.get<std::string>().empty()) {
+            return Status::InvalidArgument("server config: gpu.nvml_library must be a non-empty string");
+          }
+          c.nvml_library = gvalue.get<std::string>();
+        } else {
+          return Status::InvalidArgument("server config: unknown key 'gpu." + gkey + "'");
+        }
+      }
     } else {
       return Status::InvalidArgument("server config: unknown key '" + key + "'");
     }

@@ -202,8 +202,8 @@ TEST(EnvelopeTest, Rejects) {
   t[0] = 'X';
   EXPECT_FALSE(DecodeEvidenceEnvelope(t).ok());
   t = env;
-  t[8] = 3;
-  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("version 3"), std::string::npos);
+  t[8] = 4;
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("version 4"), std::string::npos);
   // A version 1 body relabelled version 2 lacks its endorsements field.
   t = env;
   t[8] = 2;
@@ -217,6 +217,59 @@ TEST(EnvelopeTest, Rejects) {
   Bytes empty = EncodeEvidenceEnvelope(Evidence{EvidenceKind::kSim, {}});
   EXPECT_FALSE(DecodeEvidenceEnvelope(empty).ok());
   EXPECT_EQ(DecodeEvidenceEnvelope(empty).status().code(), Code::kAttestationFailed);
+}
+
+TEST(EnvelopeTest, DevicesTravelInVersion3) {
+  Evidence e(EvidenceKind::kSevSnp, Bytes(1184, 7));
+  e.devices.push_back(Evidence(EvidenceKind::kNvidiaGpu, Bytes(300, 1), Bytes{'p', 'e', 'm'}));
+  e.devices.push_back(Evidence(EvidenceKind::kNvidiaGpu, Bytes(200, 2)));
+  Bytes env = EncodeEvidenceEnvelope(e);
+  EXPECT_EQ(env[8], 3);
+  auto back = DecodeEvidenceEnvelope(env);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->bytes, e.bytes);
+  EXPECT_TRUE(back->endorsements.empty());
+  ASSERT_EQ(back->devices.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(back->devices[i].kind, EvidenceKind::kNvidiaGpu);
+    EXPECT_EQ(back->devices[i].bytes, e.devices[i].bytes);
+    EXPECT_EQ(back->devices[i].endorsements, e.devices[i].endorsements);
+    EXPECT_TRUE(back->devices[i].devices.empty());
+  }
+  // The same evidence without devices is written as version 1 or 2.
+  e.devices.clear();
+  EXPECT_EQ(EncodeEvidenceEnvelope(e)[8], 1);
+  e.endorsements = {1};
+  EXPECT_EQ(EncodeEvidenceEnvelope(e)[8], 2);
+
+  for (size_t n = 0; n < env.size(); ++n) {
+    EXPECT_FALSE(DecodeEvidenceEnvelope(ByteSpan(env.data(), n)).ok()) << n;
+  }
+  Bytes t = env;
+  t.push_back(0);
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("trailing"), std::string::npos);
+  // Device count: the byte after the (empty) endorsements.
+  const size_t count_at = 8 + 2 + 1 + 4 + 1184 + 4;
+  ASSERT_EQ(env[count_at], 2);
+  t = env;
+  t[count_at] = 0;
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("no devices"), std::string::npos);
+  t = env;
+  t[count_at] = 9;
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("more than 8 devices"), std::string::npos);
+  // A device must be GPU evidence without devices of its own.
+  const size_t device_kind_at = count_at + 1 + 4 + 8 + 2;
+  ASSERT_EQ(env[device_kind_at], static_cast<uint8_t>(EvidenceKind::kNvidiaGpu));
+  t = env;
+  t[device_kind_at] = static_cast<uint8_t>(EvidenceKind::kSim);
+  auto st = DecodeEvidenceEnvelope(t).status();
+  EXPECT_NE(st.message().find("device 0: evidence envelope: device evidence must be NVIDIA GPU evidence"),
+            std::string::npos)
+      << st.ToString();
+  t = env;
+  t[device_kind_at - 2] = 3;  // the device envelope's version
+  EXPECT_NE(DecodeEvidenceEnvelope(t).status().message().find("a device envelope cannot hold devices"),
+            std::string::npos);
 }
 
 TEST(EnvelopeTest, EndorsementsTravelInVersion2) {

@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "attest_util.h"
 #include "citadel/attest/collateral.h"
 #include "citadel/attest/nvidia_rim.h"
@@ -113,12 +117,21 @@ Appraisal AppraiseEvidence(const Evidence& evidence, const VerifyOptions& option
   a.evidence = *verified;
   // RIM files named by the policy are verified here, at this appraisal's
   // instant and with its trust anchors; the comparison is a policy check.
-  if (policy != nullptr && policy->nvidia && !policy->nvidia->rims.empty() &&
-      verified->kind == EvidenceKind::kNvidiaGpu) {
-    Status rim = nvidia::ApplyPolicyRims(*policy->nvidia, options, &*a.evidence);
-    if (!rim.ok()) {
-      a.failed_checks.push_back(rim.message());
-      a.verdict = IsExpiry(rim.message()) ? Verdict::kExpired : Verdict::kInvalid;
+  // GPUs attached to CPU evidence get the same RIM treatment, each.
+  if (policy != nullptr && policy->nvidia && !policy->nvidia->rims.empty()) {
+    std::vector<std::pair<std::string, VerifiedEvidence*>> gpus;
+    if (verified->kind == EvidenceKind::kNvidiaGpu) gpus.emplace_back("", &*a.evidence);
+    for (size_t i = 0; i < a.evidence->devices.size(); ++i) {
+      gpus.emplace_back("GPU " + std::to_string(i) + ": ", &a.evidence->devices[i]);
+    }
+    for (auto& [which, gpu] : gpus) {
+      Status rim = nvidia::ApplyPolicyRims(*policy->nvidia, options, gpu);
+      if (rim.ok()) continue;
+      std::string m = rim.message();
+      const size_t colon = m.find(": ");
+      if (!which.empty() && colon != std::string::npos) m = m.substr(0, colon + 2) + which + m.substr(colon + 2);
+      a.failed_checks.push_back(m);
+      a.verdict = IsExpiry(m) ? Verdict::kExpired : Verdict::kInvalid;
       return a;
     }
   }

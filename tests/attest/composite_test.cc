@@ -9,6 +9,7 @@
 #include "citadel/attest.h"
 #include "citadel/attest/appraisal.h"
 #include "citadel/crypto.h"
+#include "corim_builder.h"
 #include "nvidia_pki.h"
 
 namespace citadel {
@@ -214,6 +215,34 @@ TEST_F(CompositeTest, GpuIdentityComesFromTheNvidiaSectionOnly) {
   policy.accept_any_measurement = false;
   policy.measurements = {Bytes(48, 0x11)};
   EXPECT_TRUE(AppraiseEvidence(e, Options(), &policy).accepted()) << AppraiseEvidence(e, Options(), &policy).ToJson();
+}
+
+TEST_F(CompositeTest, RimReferenceValuesJudgeEveryGpu) {
+  rimtest::RimPki rim_pki = rimtest::MakeRimPki();
+  rimtest::RimSpec spec;
+  for (const auto& b : gputest::Measurements(kGpuFill)) spec.refs[b.index] = {Bytes(b.value.begin(), b.value.end())};
+  Policy policy;
+  policy.allow_simulation = true;
+  policy.accept_any_measurement = true;
+  NvidiaPolicy n;
+  n.rim_files = {"driver.corim"};
+  n.rims = {rimtest::SignedCorim(rim_pki, spec)};
+  policy.nvidia = n;
+  VerifyOptions o = Options();
+  o.trust_anchors.push_back(rim_pki.RootPem());
+  Appraisal a = AppraiseEvidence(Composite(2), o, &policy);
+  EXPECT_TRUE(a.accepted()) << a.ToJson();
+  // GPU 1 runs other firmware than the RIM's reference values.
+  Evidence e = Composite();
+  e.devices.push_back(GpuEvidence(*gpu_, DeviceNonceForReportData(report_data_), kGpuFill + 0x40));
+  a = AppraiseEvidence(e, o, &policy);
+  EXPECT_EQ(a.verdict, Verdict::kRejected) << a.ToJson();
+  ASSERT_FALSE(a.failed_checks.empty());
+  EXPECT_EQ(a.failed_checks.front().rfind("policy.nvidia.rim_measurement: GPU 1: ", 0), 0u) << a.ToJson();
+  // A RIM that does not chain to a trusted root fails every GPU's appraisal.
+  a = AppraiseEvidence(Composite(), Options(), &policy);
+  EXPECT_EQ(a.verdict, Verdict::kInvalid) << a.ToJson();
+  EXPECT_EQ(a.failed_checks.front().rfind("nvidia.rim_untrusted_root: GPU 0: ", 0), 0u) << a.ToJson();
 }
 
 }  // namespace

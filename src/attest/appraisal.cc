@@ -44,7 +44,34 @@ bool IsExpiry(const std::string& failure) {
   return check.size() > 9 && check.compare(check.size() - 9, 9, "_validity") == 0;
 }
 
+// Verifies the policy's RIM files and records their reference values on the
+// GPU evidence (the evidence itself, or each GPU attached to CPU evidence,
+// with "GPU <i>: " in the reason). Returns the first failure, or "".
+std::string ApplyRims(const Policy& policy, const VerifyOptions& options, VerifiedEvidence* evidence) {
+  if (!policy.nvidia || policy.nvidia->rims.empty()) return "";
+  std::vector<std::pair<std::string, VerifiedEvidence*>> gpus;
+  if (evidence->kind == EvidenceKind::kNvidiaGpu) gpus.emplace_back("", evidence);
+  for (size_t i = 0; i < evidence->devices.size(); ++i) {
+    gpus.emplace_back("GPU " + std::to_string(i) + ": ", &evidence->devices[i]);
+  }
+  for (auto& [which, gpu] : gpus) {
+    Status rim = nvidia::ApplyPolicyRims(*policy.nvidia, options, gpu);
+    if (rim.ok()) continue;
+    std::string m = rim.message();
+    const size_t colon = m.find(": ");
+    if (!which.empty() && colon != std::string::npos) m = m.substr(0, colon + 2) + which + m.substr(colon + 2);
+    return m;
+  }
+  return "";
+}
+
 }  // namespace
+
+Status ApplyPolicy(VerifiedEvidence* evidence, const Policy& policy, const VerifyOptions& options) {
+  if (std::string rim = ApplyRims(policy, options, evidence); !rim.empty()) return Status::AttestationFailed(rim);
+  return CheckPolicy(*evidence, policy, options.now);
+}
+
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
@@ -117,21 +144,10 @@ Appraisal AppraiseEvidence(const Evidence& evidence, const VerifyOptions& option
   a.evidence = *verified;
   // RIM files named by the policy are verified here, at this appraisal's
   // instant and with its trust anchors; the comparison is a policy check.
-  // GPUs attached to CPU evidence get the same RIM treatment, each.
-  if (policy != nullptr && policy->nvidia && !policy->nvidia->rims.empty()) {
-    std::vector<std::pair<std::string, VerifiedEvidence*>> gpus;
-    if (verified->kind == EvidenceKind::kNvidiaGpu) gpus.emplace_back("", &*a.evidence);
-    for (size_t i = 0; i < a.evidence->devices.size(); ++i) {
-      gpus.emplace_back("GPU " + std::to_string(i) + ": ", &a.evidence->devices[i]);
-    }
-    for (auto& [which, gpu] : gpus) {
-      Status rim = nvidia::ApplyPolicyRims(*policy->nvidia, options, gpu);
-      if (rim.ok()) continue;
-      std::string m = rim.message();
-      const size_t colon = m.find(": ");
-      if (!which.empty() && colon != std::string::npos) m = m.substr(0, colon + 2) + which + m.substr(colon + 2);
-      a.failed_checks.push_back(m);
-      a.verdict = IsExpiry(m) ? Verdict::kExpired : Verdict::kInvalid;
+  if (policy != nullptr) {
+    if (auto rim = ApplyRims(*policy, options, &*a.evidence); !rim.empty()) {
+      a.failed_checks.push_back(rim);
+      a.verdict = IsExpiry(rim) ? Verdict::kExpired : Verdict::kInvalid;
       return a;
     }
   }

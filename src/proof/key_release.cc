@@ -1,3 +1,4 @@
+#include "citadel/attest/appraisal.h"
 #include "citadel/key_release.h"
 
 #include <sys/stat.h>
@@ -174,7 +175,7 @@ Result<json> KeyBroker::Release(const json& request, const Policy& policy, const
     return Status::AttestationFailed("key release: the evidence does not bind the request's public key "
                                      "(evidence copied from another request?)");
   }
-  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy));
+  CITADEL_RETURN_IF_ERROR(ApplyPolicy(&verified, policy, options));
   CITADEL_ASSIGN_OR_RETURN(HpkeSealed sealed, HpkeSealBase(kHpkeDefaultSuite, public_key,
                                                            AsBytes(std::string_view(kReleaseDomain)), envelope,
                                                            root_.span()));

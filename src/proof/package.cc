@@ -1,3 +1,4 @@
+#include "citadel/attest/appraisal.h"
 #include "citadel/package.h"
 
 #include <chrono>
@@ -71,7 +72,7 @@ Result<VerifiedEvidence> VerifyBoxIdentity(const BoxIdentity& box, const Policy&
   if (!ConstantTimeEquals(ReportDataForPackageKey(box.public_key), verified.report_data)) {
     return Status::AttestationFailed("the box's evidence does not bind its package key");
   }
-  CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, policy, options.now));
+  CITADEL_RETURN_IF_ERROR(ApplyPolicy(&verified, policy, options));
   return verified;
 }
 

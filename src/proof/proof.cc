@@ -1,3 +1,4 @@
+#include "citadel/attest/appraisal.h"
 #include "citadel/proof.h"
 
 #include "citadel/channel.h"
@@ -68,7 +69,7 @@ Result<VerifiedStatement> VerifyStatement(const json& st, std::string_view kind,
   if (!ConstantTimeEquals(expected, verified.report_data)) {
     return Status::AttestationFailed("the evidence does not bind the key that signed this " + std::string(kind));
   }
-  if (policy) CITADEL_RETURN_IF_ERROR(CheckPolicy(verified, *policy, options.now));
+  if (policy) CITADEL_RETURN_IF_ERROR(ApplyPolicy(&verified, *policy, options));
   // 2. The key signed exactly this payload.
   CITADEL_ASSIGN_OR_RETURN(EvpPkeyPtr key, ParsePublicKeySpkiDer(spki));
   if (!VerifyDigestMessage(key.get(), "SHA256", SignedBytes(kind, AsStringView(payload)), signature).ok()) {

@@ -52,6 +52,15 @@ struct Appraisal {
 // off (Policy defaults), simulation refused.
 Appraisal AppraiseEvidence(const Evidence& evidence, const VerifyOptions& options, const Policy* policy);
 
+// The policy step of AppraiseEvidence for evidence that VerifyEvidence has
+// already accepted: the policy's RIM files (verified at options.now with
+// options' trust anchors, applied to the GPU evidence or to each attached
+// GPU), then CheckPolicy at options.now. For callers that must check a
+// binding between verification and policy (key release, box identities,
+// receipts). AttestationFailed for a RIM that does not verify,
+// PolicyRejected otherwise, OK when accepted.
+Status ApplyPolicy(VerifiedEvidence* evidence, const Policy& policy, const VerifyOptions& options);
+
 }  // namespace citadel
 
 #endif  // CITADEL_ATTEST_APPRAISAL_H_

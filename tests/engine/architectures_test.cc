@@ -10,41 +10,20 @@
 // them, so CI runs these checks.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "citadel/engine.h"
-#include "citadel/npy.h"
-#include "test_util.h"
+#include "torch_reference.h"
 
 namespace citadel {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string CacheDir() {
-  if (const char* env = std::getenv("CITADEL_ARCH_CACHE"); env != nullptr && *env) return env;
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home) {
-    return std::string(home) + "/.cache/citadel/architectures";
-  }
-  return (fs::temp_directory_path() / "citadel-architectures").string();
-}
+using engine::testing::ExpectMatchesTorch;
+using engine::testing::ExportWithTorch;
 
 bool HaveTorch() {
-  static const bool have =
-      std::system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") == 0;
+  static const bool have = engine::testing::PythonCanImport("torch, torchvision");
   return have;
-}
-
-double MaxAbs(const Tensor& t) {
-  double m = 0;
-  for (size_t i = 0; i < t.num_elements(); ++i) {
-    m = std::max(m, std::fabs(engine::testing::ElementAsDouble(t, i)));
-  }
-  return m;
 }
 
 void CheckArchitecture(const std::string& name) {
@@ -55,17 +34,11 @@ void CheckArchitecture(const std::string& name) {
               "(scripts/install-deps.sh --test installs python3-torch and python3-torchvision), so "
            << name << " was not exported nor compared with PyTorch";
   }
-  const std::string dir = CacheDir();
-  const std::string cmd = "/usr/bin/python3 " + std::string(CITADEL_SOURCE_DIR) +
-                          "/scripts/export_architectures.py --out '" + dir + "' --only " + name;
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "export failed: " << cmd;
-  const fs::path model_dir = fs::path(dir) / name;
-
+  const auto model_dir = ExportWithTorch("export_architectures.py", name);
   LoadOptions load;
   load.threads = 2;
   auto model = Model::LoadFile((model_dir / "model.onnx").string(), load);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-
   if (name.find("_dynbatch") != std::string::npos) {
     // Exported at batch 1, the reference data is batch 3: the batch dim must
     // stay symbolic through export and load.
@@ -74,32 +47,7 @@ void CheckArchitecture(const std::string& name) {
     EXPECT_LT(in.shape[0], 0);
     EXPECT_EQ(in.dim_params.at(0), "batch");
   }
-  TensorList inputs;
-  for (const TensorInfo& in : (*model)->inputs()) {
-    auto t = ReadNpyFile((model_dir / ("in_" + in.name + ".npy")).string());
-    ASSERT_TRUE(t.ok()) << in.name << ": " << t.status().ToString();
-    inputs.push_back({in.name, std::move(t).value()});
-  }
-  auto outputs = (*model)->Run(inputs);
-  ASSERT_TRUE(outputs.ok()) << outputs.status().ToString();
-  ASSERT_EQ(outputs->size(), (*model)->outputs().size());
-  for (const NamedTensor& out : *outputs) {
-    auto expected = ReadNpyFile((model_dir / ("out_" + out.name + ".npy")).string());
-    ASSERT_TRUE(expected.ok()) << out.name << ": " << expected.status().ToString();
-    ASSERT_EQ(out.tensor.dtype(), expected->dtype()) << out.name;
-    ASSERT_EQ(out.tensor.shape(), expected->shape()) << out.name;
-    const double scale = MaxAbs(*expected);
-    double max_diff = 0;
-    for (size_t i = 0; i < out.tensor.num_elements(); ++i) {
-      const double d = std::fabs(engine::testing::ElementAsDouble(out.tensor, i) -
-                                 engine::testing::ElementAsDouble(*expected, i));
-      max_diff = std::max(max_diff, std::isnan(d) ? INFINITY : d);
-    }
-    EXPECT_LE(max_diff, 1e-4 * scale) << name << " output " << out.name << ": max |diff| "
-                                      << max_diff << ", output scale " << scale;
-    std::cout << "[ architecture ] " << name << " " << out.name << " " << ShapeToString(out.tensor.shape())
-              << ": max |diff| " << max_diff << " (scale " << scale << ")\n";
-  }
+  ExpectMatchesTorch(**model, model_dir, name);
 }
 
 TEST(Architectures, ResNet50Opset13) { CheckArchitecture("resnet50_opset13"); }

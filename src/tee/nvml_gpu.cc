@@ -15,50 +15,31 @@
 
 #include "citadel/gpu.h"
 #include "citadel/log.h"
+#include "nvml_abi.h"
 
 namespace citadel {
 namespace {
 
-// ---- NVML ABI (nvml.h) -------------------------------------------------------
-using nvmlReturn_t = int;
-using nvmlDevice_t = void*;
-constexpr nvmlReturn_t kNvmlSuccess = 0;
-
-constexpr size_t kCertChainSize = 0x1000;
-constexpr size_t kAttestationCertChainSize = 0x1400;
-constexpr size_t kNonceSize = 0x20;
-constexpr size_t kReportSize = 0x2000;
-constexpr size_t kCecReportSize = 0x1000;
-
-struct NvmlConfComputeSystemState {
-  unsigned int environment;   // 0 unavailable, 1 simulation, 2 production
-  unsigned int cc_feature;    // 0 disabled, 1 enabled
-  unsigned int dev_tools_mode;
-};
-struct NvmlConfComputeGpuCertificate {
-  unsigned int cert_chain_size;
-  unsigned int attestation_cert_chain_size;
-  unsigned char cert_chain[kCertChainSize];
-  unsigned char attestation_cert_chain[kAttestationCertChainSize];
-};
-struct NvmlConfComputeGpuAttestationReport {
-  unsigned int is_cec_attestation_report_present;
-  unsigned int attestation_report_size;
-  unsigned int cec_attestation_report_size;
-  unsigned char nonce[kNonceSize];
-  unsigned char attestation_report[kReportSize];
-  unsigned char cec_attestation_report[kCecReportSize];
-};
+using nvml_abi::kSuccess;
+using nvml_abi::Return;
+using NvmlConfComputeSystemState = nvml_abi::ConfComputeSystemState;
+using NvmlConfComputeGpuCertificate = nvml_abi::ConfComputeGpuCertificate;
+using NvmlConfComputeGpuAttestationReport = nvml_abi::ConfComputeGpuAttestationReport;
+using nvml_abi::kAttestationCertChainSize;
+using nvml_abi::kReportSize;
+using nvmlReturn_t = nvml_abi::Return;
+using nvmlDevice_t = nvml_abi::Device;
+constexpr nvmlReturn_t kNvmlSuccess = kSuccess;
 
 struct NvmlApi {
-  nvmlReturn_t (*init)();
-  nvmlReturn_t (*shutdown)();
-  const char* (*error_string)(nvmlReturn_t);
-  nvmlReturn_t (*device_count)(unsigned int*);
-  nvmlReturn_t (*device_by_index)(unsigned int, nvmlDevice_t*);
-  nvmlReturn_t (*cc_state)(NvmlConfComputeSystemState*);
-  nvmlReturn_t (*gpu_certificate)(nvmlDevice_t, NvmlConfComputeGpuCertificate*);
-  nvmlReturn_t (*attestation_report)(nvmlDevice_t, NvmlConfComputeGpuAttestationReport*);
+  nvml_abi::InitFn* init;
+  nvml_abi::ShutdownFn* shutdown;
+  nvml_abi::ErrorStringFn* error_string;
+  nvml_abi::DeviceCountFn* device_count;
+  nvml_abi::DeviceByIndexFn* device_by_index;
+  nvml_abi::CcStateFn* cc_state;
+  nvml_abi::GpuCertificateFn* gpu_certificate;
+  nvml_abi::AttestationReportFn* attestation_report;
 };
 
 template <typename F>

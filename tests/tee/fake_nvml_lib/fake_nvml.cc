@@ -18,6 +18,7 @@
 #include <string>
 
 #include "../../attest/spdm_builder.h"
+#include "../../../src/tee/nvml_abi.h"
 
 namespace {
 
@@ -57,20 +58,9 @@ bool g_initialised = false;
 
 extern "C" {
 
-struct FakeCcState {
-  unsigned int environment, cc_feature, dev_tools_mode;
-};
-struct FakeCert {
-  unsigned int cert_chain_size, attestation_cert_chain_size;
-  unsigned char cert_chain[0x1000];
-  unsigned char attestation_cert_chain[0x1400];
-};
-struct FakeReport {
-  unsigned int is_cec_present, report_size, cec_size;
-  unsigned char nonce[0x20];
-  unsigned char report[0x2000];
-  unsigned char cec[0x1000];
-};
+using FakeCcState = citadel::nvml_abi::ConfComputeSystemState;
+using FakeCert = citadel::nvml_abi::ConfComputeGpuCertificate;
+using FakeReport = citadel::nvml_abi::ConfComputeGpuAttestationReport;
 
 __attribute__((visibility("default"))) int nvmlInit_v2() {
   if (Dir().empty()) return kUnknown;
@@ -140,11 +130,11 @@ __attribute__((visibility("default"))) int nvmlDeviceGetConfComputeGpuAttestatio
   spec.fwid = fwid;
   Buf out = citadel::spdmtest::MakeSignedReport(key, spec);
   EVP_PKEY_free(key);
-  if (out.size() > sizeof report->report) return kUnknown;
-  std::memcpy(report->report, out.data(), out.size());
-  report->report_size = static_cast<unsigned int>(out.size());
-  report->is_cec_present = 0;
-  report->cec_size = 0;
+  if (out.size() > sizeof report->attestation_report) return kUnknown;
+  std::memcpy(report->attestation_report, out.data(), out.size());
+  report->attestation_report_size = static_cast<unsigned int>(out.size());
+  report->is_cec_attestation_report_present = 0;
+  report->cec_attestation_report_size = 0;
   return kSuccess;
 }
 

@@ -27,8 +27,8 @@ echo "== sanitizers: the C++ test suite under ASan+UBSan"
 # the ASan citadel binary too (e2e, crash tests), which inherits these.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-# The real-architecture checks (ResNet-50, BERT-base... against PyTorch; they
-# run only where python3-torch is installed) are left to the normal build:
+# The real-architecture checks (ResNet-50, BERT-base... against PyTorch;
+# install-deps.sh --test installs python3-torch) are left to the normal build:
 # they exercise the same kernels as the conformance suite, which does run
 # here, on models 10-100x larger, which ASan would make take many minutes.
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 1800 -E '^Architectures\.'

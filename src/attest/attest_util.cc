@@ -371,6 +371,61 @@ Status CheckSignedBy(X509* cert, X509* issuer, std::string_view check, std::stri
   return Status::Ok();
 }
 
+Status WalkChainToRoot(const std::vector<X509*>& chain, const std::vector<Bytes>& trusted_roots, time_t now,
+                       const ChainWalk& walk) {
+  const std::string p(walk.check_prefix);
+  const std::string noun(walk.noun);
+  if (trusted_roots.empty()) return Fail(p + "trust_anchor", "no trusted root is configured");
+  std::vector<X509Ptr> anchors;
+  for (const Bytes& t : trusted_roots) {
+    auto certs = ParseCertificates(t);
+    if (!certs.ok()) return Fail(p + "trust_anchor", "a trusted root does not parse");
+    for (auto& c : *certs) anchors.push_back(std::move(c));
+  }
+  if (chain.empty()) return Fail(p + "chain_incomplete", "the chain is empty");
+  std::vector<X509*> certs = chain;
+  X509* top = certs.back();
+  // By key first: the chain may end in the root itself (possibly a different
+  // encoding of it); otherwise the first root whose subject issued the top.
+  X509* anchor = nullptr;
+  for (auto& a : anchors) {
+    if (anchor == nullptr && SamePublicKey(top, a.get())) anchor = a.get();
+  }
+  if (anchor == nullptr) {
+    for (auto& a : anchors) {
+      if (anchor == nullptr && X509_NAME_cmp(X509_get_issuer_name(top), X509_get_subject_name(a.get())) == 0) {
+        anchor = a.get();
+        certs.push_back(anchor);
+      }
+    }
+  }
+  if (anchor == nullptr) {
+    return Fail(p + "untrusted_root",
+                "the chain does not end in a trusted root (top: \"" + SubjectCommonName(top) + "\")");
+  }
+  if (certs.size() < walk.min_length) {
+    return Fail(p + "chain_incomplete", "the chain has " + std::to_string(certs.size()) +
+                                            " certificate(s) including the root; at least " +
+                                            std::to_string(walk.min_length) + " are needed");
+  }
+  for (size_t i = 0; i < certs.size(); ++i) {
+    X509* c = certs[i];
+    X509* issuer = i + 1 < certs.size() ? certs[i + 1] : certs[i];  // the root signs itself
+    const std::string what = noun + " " + std::to_string(i) + " (\"" + SubjectCommonName(c) + "\")";
+    if (X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(issuer)) != 0) {
+      return Fail(p + "chain_incomplete", what + " is not issued by the next certificate in the chain (\"" +
+                                              SubjectCommonName(issuer) + "\")");
+    }
+    CITADEL_RETURN_IF_ERROR(CheckSignedBy(c, issuer, p + "chain_signature", what));
+    CITADEL_RETURN_IF_ERROR(CheckValidity(c, now, p + "chain_validity", what));
+    if (i > 0 && X509_check_ca(c) < 1) return Fail(p + "chain_incomplete", what + " issues certificates but is not a CA");
+  }
+  if (certs.size() > 1 && X509_check_ca(certs.front()) >= 1) {
+    return Fail(p + "chain_incomplete", "the first certificate is a CA, not the end-entity signer");
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<Bytes>> ExtensionValue(X509* cert, const char* oid) {
   std::unique_ptr<ASN1_OBJECT, ObjDeleter> obj(OBJ_txt2obj(oid, /*no_name=*/1));
   if (!obj) {

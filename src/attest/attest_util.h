@@ -1,5 +1,5 @@
 // Internal helpers shared by the hardware-evidence verifiers (SNP, Intel
-// DCAP): certificate parsing, validity windows, X.509 extension access, raw
+// DCAP, NVIDIA): certificate parsing, chain walks, validity windows, X.509 extension access, raw
 // ECDSA signatures, hex-text input detection. Not a public header.
 //
 // Error messages from the verifiers have the form "<check>: <detail>", where
@@ -60,6 +60,29 @@ Status CheckValidity(X509* cert, time_t now, std::string_view check, std::string
 
 // X509_verify(cert, issuer key); on failure "<check>: <what> signature does not verify".
 Status CheckSignedBy(X509* cert, X509* issuer, std::string_view check, std::string_view what);
+
+// Walks a certificate chain, leaf first, to one of the trusted roots.
+// `trusted_roots` are PEM/DER bundles; the chain's top certificate must carry
+// a trusted root's public key, or be issued (by name) by a trusted root, which
+// is then appended as the last link. Each link must be issued by the next
+// (names), signed by it, valid at `now`, and every issuer must be a CA; the
+// leaf must not be a CA when the chain has more than one certificate.
+// Failures name the check "<prefix><name>" (prefix "nvidia." gives
+// nvidia.untrusted_root; "nvidia.rim_" gives nvidia.rim_untrusted_root):
+//   trust_anchor      no root given, or a root does not parse;
+//   untrusted_root    the top is neither a root nor issued by one;
+//   chain_incomplete  a broken issuer link, a non-CA issuer, a CA leaf, or
+//                     fewer than `min_length` certificates (root included);
+//   chain_signature   a link not signed by its issuer;
+//   chain_validity    a link outside its window at `now`.
+// `noun` names the certificates in messages ("RIM certificate 1 (...)").
+struct ChainWalk {
+  std::string_view check_prefix;
+  std::string_view noun = "certificate";
+  size_t min_length = 1;
+};
+Status WalkChainToRoot(const std::vector<X509*>& chain, const std::vector<Bytes>& trusted_roots, time_t now,
+                       const ChainWalk& walk);
 
 // The raw extnValue octets of the extension with dotted OID `oid`, or nullopt
 // if the certificate lacks it. Fails if the extension occurs more than once.

@@ -92,8 +92,6 @@ Result<Bytes> LeafFwid(X509* leaf) {
   return *fwids.begin();
 }
 
-bool IsCa(X509* cert) { return X509_check_ca(cert) >= 1; }
-
 std::string Printable(ByteSpan b) {
   std::string s;
   for (uint8_t c : b) {
@@ -211,12 +209,6 @@ Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report_bytes, ByteSpan chain_b
 
   // ---- 2. certificate chain ----
   if (trusted_roots.empty()) return Fail("nvidia.trust_anchor", "no trusted NVIDIA root is configured");
-  std::vector<X509Ptr> anchors;
-  for (const Bytes& t : trusted_roots) {
-    auto certs = attest_internal::ParseCertificates(t);
-    if (!certs.ok()) return Fail("nvidia.trust_anchor", "a trusted root does not parse");
-    for (auto& c : *certs) anchors.push_back(std::move(c));
-  }
   if (chain_bytes.empty()) {
     return Fail("nvidia.chain_missing", "no device certificate chain (add it to the collateral or pass --chain)");
   }
@@ -226,42 +218,10 @@ Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report_bytes, ByteSpan chain_b
   std::vector<X509*> certs;
   for (auto& c : *chain) certs.push_back(c.get());
   X509* leaf = certs.front();
-  X509* last = certs.back();
-  // The chain's top must be (or be issued by) a trusted root, compared by key.
-  X509* anchor = nullptr;
-  for (auto& a : anchors) {
-    if (attest_internal::SamePublicKey(last, a.get())) anchor = a.get();
-  }
-  if (anchor == nullptr) {
-    for (auto& a : anchors) {
-      if (X509_NAME_cmp(X509_get_issuer_name(last), X509_get_subject_name(a.get())) == 0) {
-        certs.push_back(a.get());
-        anchor = a.get();
-      }
-    }
-  }
-  if (anchor == nullptr) {
-    return Fail("nvidia.untrusted_root", "the chain does not end in a trusted NVIDIA root (top: \"" +
-                                             attest_internal::SubjectCommonName(last) + "\")");
-  }
-  if (certs.size() < 3) {
-    return Fail("nvidia.chain_incomplete", "the chain has " + std::to_string(certs.size()) +
-                                               " certificate(s) including the root; a device chain has a "
-                                               "leaf, intermediates and the root");
-  }
-  for (size_t i = 0; i < certs.size(); ++i) {
-    X509* c = certs[i];
-    X509* issuer = i + 1 < certs.size() ? certs[i + 1] : certs[i];  // the root signs itself
-    const std::string what = "certificate " + std::to_string(i) + " (\"" + attest_internal::SubjectCommonName(c) + "\")";
-    if (X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(issuer)) != 0) {
-      return Fail("nvidia.chain_incomplete", what + " is not issued by the next certificate in the chain (\"" +
-                                                 attest_internal::SubjectCommonName(issuer) + "\")");
-    }
-    CITADEL_RETURN_IF_ERROR(attest_internal::CheckSignedBy(c, issuer, "nvidia.chain_signature", what));
-    CITADEL_RETURN_IF_ERROR(attest_internal::CheckValidity(c, now, "nvidia.chain_validity", what));
-    if (i > 0 && !IsCa(c)) return Fail("nvidia.chain_incomplete", what + " issues certificates but is not a CA");
-  }
-  if (IsCa(leaf)) return Fail("nvidia.chain_incomplete", "the first certificate is a CA, not the device leaf");
+  // A device chain has a leaf, intermediates and the root; the walk also
+  // refuses a CA as the leaf.
+  CITADEL_RETURN_IF_ERROR(attest_internal::WalkChainToRoot(
+      certs, trusted_roots, now, {.check_prefix = "nvidia.", .noun = "certificate", .min_length = 3}));
 
   // ---- 3. report signature ----
   EVP_PKEY* key = X509_get0_pubkey(leaf);

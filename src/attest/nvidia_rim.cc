@@ -21,6 +21,7 @@
 #include "builtin_roots.h"
 #include "citadel/attest/collateral.h"
 #include "citadel/byte_reader.h"
+#include "nvidia_rim_internal.h"
 
 namespace citadel::nvidia {
 namespace {
@@ -510,61 +511,41 @@ Result<Bytes> DecodeInput(ByteSpan input) {
   return bin;
 }
 
-bool IsCa(X509* cert) { return X509_check_ca(cert) >= 1; }
+std::string Utc(int64_t t) {
+  return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(t)));
+}
 
-Status CheckChain(const Rim& rim, const std::vector<Bytes>& trusted_roots, time_t now, X509** leaf_out,
-                  std::vector<X509Ptr>* keep) {
+}  // namespace
+
+namespace rim_internal {
+
+Status CheckSignerChain(std::vector<Bytes>* x5chain, ByteSpan signer_chain, const std::vector<Bytes>& trusted_roots,
+                        time_t now, std::string_view missing, X509** leaf, std::vector<X509Ptr>* keep) {
   if (trusted_roots.empty()) return Fail("nvidia.rim_trust_anchor", "no trusted RIM signing root is configured");
-  std::vector<X509Ptr> anchors;
-  for (const Bytes& t : trusted_roots) {
-    auto certs = attest_internal::ParseCertificates(t);
-    if (!certs.ok()) return Fail("nvidia.rim_trust_anchor", "a trusted root does not parse");
-    for (auto& c : *certs) anchors.push_back(std::move(c));
+  if (x5chain->empty() && !signer_chain.empty()) {
+    auto certs = attest_internal::ParseCertificates(signer_chain);
+    if (!certs.ok()) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file: " + certs.status().message());
+    if (certs->size() > 8) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file has more than 8 certificates");
+    for (auto& c : *certs) {
+      int len = i2d_X509(c.get(), nullptr);
+      if (len <= 0) return Fail("nvidia.rim_chain_parse", "a RIM signer certificate does not encode");
+      Bytes der(static_cast<size_t>(len));
+      unsigned char* p = der.data();
+      i2d_X509(c.get(), &p);
+      x5chain->push_back(std::move(der));
+    }
   }
-  if (rim.x5chain.empty()) {
-    return Fail("nvidia.rim_chain_missing", "the RIM carries no signing certificate chain (COSE x5chain, label 33) and none was given "
-                                              "(policy nvidia.rim_chain)");
-  }
+  if (x5chain->empty()) return Fail("nvidia.rim_chain_missing", missing);
   std::vector<X509*> certs;
-  for (size_t i = 0; i < rim.x5chain.size(); ++i) {
-    auto c = attest_internal::ParseOneCertificate(rim.x5chain[i]);
-    if (!c.ok()) return Fail("nvidia.rim_chain_parse", "x5chain[" + std::to_string(i) + "] is not a DER certificate");
+  for (size_t i = 0; i < x5chain->size(); ++i) {
+    auto c = attest_internal::ParseOneCertificate((*x5chain)[i]);
+    if (!c.ok()) return Fail("nvidia.rim_chain_parse", "signer certificate " + std::to_string(i) + " is not a DER certificate");
     certs.push_back(c->get());
     keep->push_back(std::move(c).value());
   }
-  X509* last = certs.back();
-  X509* anchor = nullptr;
-  for (auto& a : anchors) {
-    if (attest_internal::SamePublicKey(last, a.get())) anchor = a.get();
-  }
-  if (anchor == nullptr) {
-    for (auto& a : anchors) {
-      if (anchor == nullptr && X509_NAME_cmp(X509_get_issuer_name(last), X509_get_subject_name(a.get())) == 0) {
-        certs.push_back(a.get());
-        anchor = a.get();
-      }
-    }
-  }
-  if (anchor == nullptr) {
-    return Fail("nvidia.rim_untrusted_root", "the RIM signing chain does not end in a trusted root (top: \"" +
-                                                 attest_internal::SubjectCommonName(last) + "\")");
-  }
-  for (size_t i = 0; i < certs.size(); ++i) {
-    X509* c = certs[i];
-    X509* issuer = i + 1 < certs.size() ? certs[i + 1] : certs[i];
-    const std::string what = "RIM certificate " + std::to_string(i) + " (\"" + attest_internal::SubjectCommonName(c) + "\")";
-    if (X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(issuer)) != 0) {
-      return Fail("nvidia.rim_chain_incomplete", what + " is not issued by the next certificate (\"" +
-                                                     attest_internal::SubjectCommonName(issuer) + "\")");
-    }
-    CITADEL_RETURN_IF_ERROR(attest_internal::CheckSignedBy(c, issuer, "nvidia.rim_chain_signature", what));
-    CITADEL_RETURN_IF_ERROR(attest_internal::CheckValidity(c, now, "nvidia.rim_chain_validity", what));
-    if (i > 0 && !IsCa(c)) return Fail("nvidia.rim_chain_incomplete", what + " issues certificates but is not a CA");
-  }
-  if (certs.size() > 1 && IsCa(certs.front())) {
-    return Fail("nvidia.rim_chain_incomplete", "the first x5chain certificate is a CA, not the RIM signer");
-  }
-  *leaf_out = certs.front();
+  CITADEL_RETURN_IF_ERROR(attest_internal::WalkChainToRoot(
+      certs, trusted_roots, now, {.check_prefix = "nvidia.rim_", .noun = "RIM certificate"}));
+  *leaf = certs.front();
   return Status::Ok();
 }
 
@@ -582,11 +563,7 @@ std::string CurveName(EVP_PKEY* key) {
   return g;
 }
 
-std::string Utc(int64_t t) {
-  return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(t)));
-}
-
-}  // namespace
+}  // namespace rim_internal
 
 Result<Rim> ParseCorim(ByteSpan input) {
   if (input.size() > kMaxRimBytes) return ParseFail("the RIM exceeds " + std::to_string(kMaxRimBytes) + " bytes");
@@ -629,23 +606,13 @@ Result<Rim> ParseCorim(ByteSpan input) {
 Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
                         std::chrono::system_clock::time_point now_tp, ByteSpan signer_chain) {
   CITADEL_ASSIGN_OR_RETURN(Rim rim, ParseCorim(input));
-  if (rim.x5chain.empty() && !signer_chain.empty()) {
-    auto certs = attest_internal::ParseCertificates(signer_chain);
-    if (!certs.ok()) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file: " + certs.status().message());
-    if (certs->size() > 8) return Fail("nvidia.rim_chain_parse", "the RIM signer chain file has more than 8 certificates");
-    for (auto& c : *certs) {
-      int len = i2d_X509(c.get(), nullptr);
-      if (len <= 0) return Fail("nvidia.rim_chain_parse", "a RIM signer certificate does not encode");
-      Bytes der(static_cast<size_t>(len));
-      unsigned char* p = der.data();
-      i2d_X509(c.get(), &p);
-      rim.x5chain.push_back(std::move(der));
-    }
-  }
   const time_t now = attest_internal::ToTimeT(now_tp);
   X509* leaf = nullptr;
   std::vector<X509Ptr> keep;  // owns the parsed x5chain while `leaf` is used
-  CITADEL_RETURN_IF_ERROR(CheckChain(rim, trusted_roots, now, &leaf, &keep));
+  CITADEL_RETURN_IF_ERROR(rim_internal::CheckSignerChain(
+      &rim.x5chain, signer_chain, trusted_roots, now,
+      "the RIM carries no signing certificate chain (COSE x5chain, label 33) and none was given (policy nvidia.rim_chain)",
+      &leaf, &keep));
 
   const char* digest = nullptr;
   const char* curve = nullptr;
@@ -659,7 +626,7 @@ Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
                                               " (ES256, ES384 and ES512 are accepted)");
   }
   EVP_PKEY* key = X509_get0_pubkey(leaf);
-  if (CurveName(key) != curve) {
+  if (rim_internal::CurveName(key) != curve) {
     return Fail("nvidia.rim_signature", std::string("the algorithm needs a ") + curve +
                                             " key but the RIM signer's key is not one");
   }

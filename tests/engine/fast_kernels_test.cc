@@ -10,6 +10,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "../../src/engine/dnnl_util.h"
+#include "../../src/engine/ops/conv_winograd.h"
 #include "citadel/engine.h"
 #include "test_util.h"
 
@@ -153,6 +154,91 @@ TEST(FastConv, RandomShapesWithBatchNormReluAndResidual) {
     ExpectFastMatchesReference(b, {{"x", Random({cc.n, cc.c, cc.h, cc.w}, b.rng())},
                                    {"r", Random({cc.n, cc.m, oh, ow}, b.rng())}});
   }
+}
+
+// 3x3 stride-1 convolutions that the Winograd rule admits (conv_winograd.h):
+// odd and non-square maps, channel counts that are not whole blocks, pads 0
+// and 1, batch > 1 (the batch-1 primitive runs once per image), outputs
+// large enough for F(4x4) and small enough for F(2x2), BatchNorm folded,
+// fused residual Add and ReLU. The first Conv reads the plain graph input,
+// the second reads the first's blocked output.
+TEST(FastConv, WinogradMatchesReference) {
+  struct Case {
+    int64_t n, c, h, w, m, pad;
+  };
+  const Case cases[] = {
+      {3, 24, 13, 11, 40, 1}, {2, 16, 9, 17, 33, 1}, {1, 48, 34, 37, 32, 1},
+      {2, 32, 12, 12, 36, 0}, {1, 64, 8, 8, 64, 1},
+  };
+  const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  for (const Case& cc : cases) {
+    SCOPED_TRACE(cc.c * 1000 + cc.m);
+    Builder b;
+    const int64_t oh = cc.h + 2 * cc.pad - 2, ow = cc.w + 2 * cc.pad - 2;
+    const int64_t oh2 = oh + 2 * cc.pad - 2, ow2 = ow + 2 * cc.pad - 2;
+    b.Input("x", {cc.n, cc.c, cc.h, cc.w});
+    b.Input("r", {cc.n, cc.m, oh2, ow2});
+    b.Init("W", {cc.m, cc.c, 3, 3}, -0.5f, 0.5f);
+    b.Init("B", {cc.m}, -0.5f, 0.5f);
+    b.Init("W2", {cc.m, cc.m, 3, 3}, -0.2f, 0.2f);
+    b.Init("s", {cc.m}, 0.5f, 1.5f);
+    b.Init("bb", {cc.m}, -0.5f, 0.5f);
+    b.Init("mean", {cc.m}, -0.5f, 0.5f);
+    b.Init("var", {cc.m}, 0.5f, 2.0f);
+    auto* c1 = b.Node("Conv", {"x", "W", "B"}, {"c"});
+    Builder::Ints(c1, "pads", {cc.pad, cc.pad, cc.pad, cc.pad});
+    b.Node("Relu", {"c"}, {"a"});
+    auto* c2 = b.Node("Conv", {"a", "W2"}, {"c2"});
+    Builder::Ints(c2, "pads", {cc.pad, cc.pad, cc.pad, cc.pad});
+    b.Node("BatchNormalization", {"c2", "s", "bb", "mean", "var"}, {"bn"});
+    b.Node("Add", {"bn", "r"}, {"sum"});
+    b.Node("Relu", {"sum"}, {"y"});
+    b.Output("y", {cc.n, cc.m, oh2, ow2});
+    const uint64_t before = ops::WinogradExecutions();
+    ExpectFastMatchesReference(b, {{"x", Random({cc.n, cc.c, cc.h, cc.w}, b.rng())},
+                                   {"r", Random({cc.n, cc.m, oh2, ow2}, b.rng())}});
+    // oneDNN has its Winograd kernels only with AVX-512; elsewhere the
+    // direct convolution runs (and must match just the same).
+    if (avx512 && cc.pad == 1) {
+      EXPECT_EQ(ops::WinogradExecutions() - before, static_cast<uint64_t>(2 * cc.n));
+    }
+  }
+}
+
+// Dynamic batch: the Winograd primitive prepared at Load for batch 1 serves
+// batch 3 image by image, and CITADEL_NO_WINOGRAD's switch gives the direct
+// convolution the same result.
+TEST(FastConv, WinogradDynamicBatchAndSwitch) {
+  Builder b;
+  b.Input("x", {-1, 32, 15, 15});
+  b.Init("W", {48, 32, 3, 3}, -0.3f, 0.3f);
+  b.Init("B", {48}, -0.3f, 0.3f);
+  auto* c = b.Node("Conv", {"x", "W", "B"}, {"c"});
+  Builder::Ints(c, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"c"}, {"y"});
+  b.Output("y", {-1, 48, 15, 15});
+  for (int64_t n : {1, 3}) {
+    ExpectFastMatchesReference(b, {{"x", Random({n, 32, 15, 15}, b.rng())}}, 1);
+  }
+  const std::string bytes = b.Bytes();
+  ByteSpan span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  TensorList in = {{"x", Random({2, 32, 15, 15}, b.rng())}};
+  auto wino = Model::Load(span);
+  ASSERT_TRUE(wino.ok());
+  ops::SetWinogradDisabled(true);
+  auto direct = Model::Load(span);
+  ops::SetWinogradDisabled(false);
+  ASSERT_TRUE(direct.ok());
+  const uint64_t before = ops::WinogradExecutions();
+  auto d = (*direct)->Run(in);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(ops::WinogradExecutions(), before);
+  auto w = (*wino)->Run(in);
+  ASSERT_TRUE(w.ok());
+  if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
+    EXPECT_EQ(ops::WinogradExecutions() - before, 2u);
+  }
+  EXPECT_EQ(testing::CompareTensors((*d)[0].tensor, (*w)[0].tensor, 1e-4, 1e-4), "");
 }
 
 TEST(FastConv, ClipSwishSigmoidAndDynamicBatch) {

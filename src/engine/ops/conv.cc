@@ -19,10 +19,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
+#include "conv_winograd.h"
 #include "ops.h"
 #include "post_ops.h"
 
@@ -44,6 +46,9 @@ struct ConvPrim {
   dnnl::memory weights;  // packed for `conv`
   bool src_plain = true, dst_plain = true;
   bool src_blocked = false, dst_blocked = false;  // == BlockedDesc of the logical shape
+  // Winograd primitives are made for batch 1 and run once per image (see
+  // conv_winograd.h); src/dst descriptors above are then those of one image.
+  bool per_image = false;
   dnnl::reorder src_reorder, dst_reorder, sum_reorder;
 };
 
@@ -61,6 +66,7 @@ class ConvKernel : public Kernel {
     fast_w_ = w;
     if (b != nullptr) fast_b_ = *b;
     fast_ = true;
+    winograd_ = !WinogradDisabled();
     if (x_shape && !x_shape->empty()) {
       Shape s = *x_shape;
       if (s[0] < 0) s[0] = 1;  // dynamic batch: prepare for 1
@@ -191,22 +197,42 @@ class ConvKernel : public Kernel {
 
   // The cached primitive for this input shape, creating it on first use;
   // nullptr when oneDNN cannot do this convolution (reference path then).
+  // 3x3 stride-1 convolutions that the Winograd rule admits get oneDNN's
+  // Winograd primitive for one image (shared by every batch size); when
+  // oneDNN declines it (no AVX-512, unsupported pads) the direct one.
   std::shared_ptr<const ConvPrim> GetPrim(const Shape& xs, const ConvGeometry& g) const {
+    const Shape& ws = fast_w_.shape();
+    if (winograd_ && xs.size() == 4 &&
+        WinogradEligible(xs[1], ws[0], group_, g.p.kernel, g.p.strides, g.p.dilations,
+                         {g.out_shape[2], g.out_shape[3]})) {
+      Shape x1 = xs;
+      x1[0] = 1;
+      ConvGeometry g1 = g;
+      g1.out_shape[0] = 1;
+      auto prim = Cached(wino_cache_, x1, [&] { return Create(x1, g1, /*winograd=*/true); });
+      if (prim) return prim;
+    }
+    return Cached(cache_, xs, [&] { return Create(xs, g, /*winograd=*/false); });
+  }
+
+  template <typename Make>
+  std::shared_ptr<const ConvPrim> Cached(std::map<Shape, std::shared_ptr<const ConvPrim>>& cache,
+                                         const Shape& key, Make make) const {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(xs);
-    if (it != cache_.end()) return it->second;
-    if (cache_.size() >= 16) cache_.erase(cache_.begin());  // bound memory on shape churn
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    if (cache.size() >= 16) cache.erase(cache.begin());  // bound memory on shape churn
     std::shared_ptr<const ConvPrim> prim;
     try {
-      prim = Create(xs, g);
+      prim = make();
     } catch (const dnnl::error&) {
       prim = nullptr;
     }
-    cache_[xs] = prim;
+    cache[key] = prim;
     return prim;
   }
 
-  std::shared_ptr<ConvPrim> Create(const Shape& xs, const ConvGeometry& g) const {
+  std::shared_ptr<ConvPrim> Create(const Shape& xs, const ConvGeometry& g, bool winograd) const {
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
     const size_t spatial = xs.size() - 2;
@@ -253,13 +279,27 @@ class ConvKernel : public Kernel {
     dnnl::memory::desc src_md = act(xs);
     if (spatial == 2 && xs[1] < block) src_md = PlainDesc(xs);
     auto d = dnnl::convolution_forward::desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+        dnnl::prop_kind::forward_inference,
+        winograd ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct, src_md,
         any(wdims), bias_md, act(g.out_shape), strides, dil, pl, pr);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (!post_.empty()) attr.set_post_ops(ToDnnl(post_));
     auto pd = dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+    if (winograd) {
+      // oneDNN offers F(2x2,3x3) ("wino_2x3") before F(4x4,3x3)
+      // ("wino_4x3") where it has both; pick by the rule in
+      // conv_winograd.h (the first offered when the preferred is absent).
+      const char* want = PreferWinogradF4(g.out_shape[2], g.out_shape[3]) ? "wino_4x3" : "wino_2x3";
+      while (std::string(pd.impl_info_str()).find(want) == std::string::npos) {
+        if (!pd.next_impl()) {
+          pd = dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+          break;
+        }
+      }
+    }
     auto prim = std::make_shared<ConvPrim>();
+    prim->per_image = winograd;
     prim->conv = dnnl::convolution_forward(pd);
     prim->src_md = pd.src_desc();
     prim->dst_md = pd.dst_desc();
@@ -274,8 +314,10 @@ class ConvKernel : public Kernel {
     }
     dnnl::engine& eng = CpuEngine();
     // Pack the weights once (reusing an earlier shape's packing when equal).
-    for (const auto& [shape, other] : cache_) {
-      if (other && other->weights.get_desc() == pd.weights_desc()) prim->weights = other->weights;
+    for (const auto* cache : {&cache_, &wino_cache_}) {
+      for (const auto& [shape, other] : *cache) {
+        if (other && other->weights.get_desc() == pd.weights_desc()) prim->weights = other->weights;
+      }
     }
     if (!prim->weights) {
       dnnl::memory user_w(dnnl::memory::desc(wdims, dt::f32, wtag), eng,
@@ -297,63 +339,84 @@ class ConvKernel : public Kernel {
 
   // x_blocked / sum_blocked: those inputs are stored blocked (their
   // layout is then exactly the primitive's, see Create); the output is
-  // written blocked when the plan says so.
+  // written blocked when the plan says so. A per-image primitive runs once
+  // per batch entry on that entry's slice (every layout here keeps an image
+  // contiguous: NCHW and nChw16c alike).
   Status RunFast(KernelContext& ctx, const ConvPrim& prim, const Tensor& x, bool x_blocked,
                  const Tensor* sum, bool sum_blocked, const ConvGeometry& g) const {
     const bool y_blocked = ctx.output_blocked() && prim.dst_blocked;
     CITADEL_ASSIGN_OR_RETURN(
         Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32,
                                               y_blocked ? BlockedPhysicalShape(g.out_shape) : g.out_shape));
+    const int64_t images = prim.per_image ? g.out_shape[0] : 1;
+    // The shapes one execution sees (the whole batch, or one image).
+    const dnnl::memory::dims x_dims = prim.plain_src.dims(), y_dims = prim.plain_dst.dims();
+    const Shape xs(x_dims.begin(), x_dims.end()), ys(y_dims.begin(), y_dims.end());
+    auto count = [](const Shape& s) {
+      size_t n = 1;
+      for (int64_t d : s) n *= static_cast<size_t>(d);
+      return n;
+    };
+    const size_t x_step = count(x_blocked ? BlockedPhysicalShape(xs) : xs);
+    const size_t y_step = count(y_blocked ? BlockedPhysicalShape(ys) : ys);
+    const size_t sum_step = count(sum_blocked ? BlockedPhysicalShape(ys) : ys);
     dnnl::engine& eng = CpuEngine();
     dnnl::stream s(eng);
-    dnnl::memory src, dst;
-    if (x_blocked) {
-      dnnl::memory user_src(BlockedDesc(prim.plain_src.dims()), eng, const_cast<float*>(x.data<float>()));
-      src = user_src;
-      if (!prim.src_blocked) {
-        src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
-        dnnl::reorder(user_src, src).execute(s, user_src, src);
-      }
-    } else {
-      dnnl::memory user_src(prim.plain_src, eng, const_cast<float*>(x.data<float>()));
-      src = user_src;
-      if (!prim.src_plain) {
-        src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
-        prim.src_reorder.execute(s, user_src, src);
-      }
-    }
-    dnnl::memory user_dst(y_blocked ? prim.dst_md : prim.plain_dst, eng, y->data<float>());
-    dst = user_dst;
-    if (!y_blocked && !prim.dst_plain) {
-      dst = dnnl::memory(prim.dst_md, eng, ThreadBuffer(2, prim.dst_md.get_size()));
-    }
-    if (sum != nullptr) {
-      if (sum_blocked && prim.dst_blocked) {
-        std::copy_n(sum->data<float>(), sum->num_elements(), static_cast<float*>(dst.get_data_handle()));
-      } else if (sum_blocked || prim.dst_plain) {
-        dnnl::memory user_sum(sum_blocked ? BlockedDesc(g.out_shape) : prim.plain_dst, eng,
-                              const_cast<float*>(sum->data<float>()));
-        dnnl::reorder(user_sum, dst).execute(s, user_sum, dst);
-      } else {
-        dnnl::memory user_sum(prim.plain_dst, eng, const_cast<float*>(sum->data<float>()));
-        prim.sum_reorder.execute(s, user_sum, dst);
-      }
-    }
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, prim.weights}, {DNNL_ARG_DST, dst}};
+    dnnl::memory bias;
     if (fast_b_.valid()) {
-      args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({fast_b_.shape()[0]},
-                                                                  dnnl::memory::data_type::f32,
-                                                                  dnnl::memory::format_tag::a),
-                                               eng, const_cast<float*>(fast_b_.data<float>())));
+      bias = dnnl::memory(dnnl::memory::desc({fast_b_.shape()[0]}, dnnl::memory::data_type::f32,
+                                             dnnl::memory::format_tag::a),
+                          eng, const_cast<float*>(fast_b_.data<float>()));
     }
     const size_t scratch = prim.scratch_md.get_size();
-    if (scratch > 0) {
-      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(prim.scratch_md, eng, ThreadBuffer(0, scratch)));
+    for (int64_t i = 0; i < images; ++i) {
+      float* x_data = const_cast<float*>(x.data<float>()) + i * x_step;
+      float* y_data = y->data<float>() + i * y_step;
+      const float* sum_data = sum != nullptr ? sum->data<float>() + i * sum_step : nullptr;
+      dnnl::memory src, dst;
+      if (x_blocked) {
+        dnnl::memory user_src(BlockedDesc(xs), eng, x_data);
+        src = user_src;
+        if (!prim.src_blocked) {
+          src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
+          dnnl::reorder(user_src, src).execute(s, user_src, src);
+        }
+      } else {
+        dnnl::memory user_src(prim.plain_src, eng, x_data);
+        src = user_src;
+        if (!prim.src_plain) {
+          src = dnnl::memory(prim.src_md, eng, ThreadBuffer(1, prim.src_md.get_size()));
+          prim.src_reorder.execute(s, user_src, src);
+        }
+      }
+      dnnl::memory user_dst(y_blocked ? prim.dst_md : prim.plain_dst, eng, y_data);
+      dst = user_dst;
+      if (!y_blocked && !prim.dst_plain) {
+        dst = dnnl::memory(prim.dst_md, eng, ThreadBuffer(2, prim.dst_md.get_size()));
+      }
+      if (sum != nullptr) {
+        if (sum_blocked && prim.dst_blocked) {
+          std::copy_n(sum_data, sum_step, static_cast<float*>(dst.get_data_handle()));
+        } else if (sum_blocked || prim.dst_plain) {
+          dnnl::memory user_sum(sum_blocked ? BlockedDesc(ys) : prim.plain_dst, eng,
+                                const_cast<float*>(sum_data));
+          dnnl::reorder(user_sum, dst).execute(s, user_sum, dst);
+        } else {
+          dnnl::memory user_sum(prim.plain_dst, eng, const_cast<float*>(sum_data));
+          prim.sum_reorder.execute(s, user_sum, dst);
+        }
+      }
+      std::unordered_map<int, dnnl::memory> args = {
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, prim.weights}, {DNNL_ARG_DST, dst}};
+      if (bias) args.emplace(DNNL_ARG_BIAS, bias);
+      if (scratch > 0) {
+        args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(prim.scratch_md, eng, ThreadBuffer(0, scratch)));
+      }
+      prim.conv.execute(s, args);
+      if (!y_blocked && !prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
     }
-    prim.conv.execute(s, args);
-    if (!y_blocked && !prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
     s.wait();
+    if (prim.per_image) CountWinogradExecutions(static_cast<uint64_t>(images));
     if (ctx.output_blocked() && !y_blocked) {  // the primitive chose another layout
       Tensor plain = ctx.output(0);
       CITADEL_ASSIGN_OR_RETURN(Tensor yb, PlainToBlocked(plain, ctx.max_tensor_bytes()));
@@ -467,9 +530,11 @@ class ConvKernel : public Kernel {
   bool has_sum_ = false;
   // Fast path state, set once at Load.
   bool fast_ = false;
+  bool winograd_ = false;  // Winograd allowed (CITADEL_NO_WINOGRAD unset at Load)
   Tensor fast_w_, fast_b_;
   mutable std::mutex mu_;
-  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> cache_;
+  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> cache_;       // by input shape
+  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> wino_cache_;  // by one image's shape
 };
 
 }  // namespace

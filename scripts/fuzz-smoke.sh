@@ -58,6 +58,7 @@ seeds_for() {
     intel_quote|collateral) [ -n "$a" ] && echo "$a/sgx-dcap $a/tdx" ;;
     nvidia_report) [ -n "$a" ] && echo "$a/nvidia-gpu" ;;
     nvidia_rim) echo "fuzz/corpus/nvidia_rim" ;;
+    nvidia_swid) echo "fuzz/corpus/nvidia_swid" ;;
     cert_bundle) [ -n "$a" ] && echo "$a/roots" ;;
     evidence_bundle) echo "fuzz/corpus/config${a:+ $a}" ;;
     *) [ -d "fuzz/corpus/$t" ] && echo "fuzz/corpus/$t" ;;
@@ -73,11 +74,12 @@ existing_dirs() {
 dict_for() {
   case "$1" in
     config|infer_request|receipt|audit_log|evidence_bundle|collateral|key_release) echo "-dict=fuzz/json.dict" ;;
+    nvidia_swid) echo "-dict=fuzz/swid.dict" ;;
   esac
 }
 
 all="npy sim_evidence config infer_request receipt audit_log onnx_model codec
-     snp_report intel_quote cert_bundle collateral nvidia_report nvidia_rim evidence_bundle key_release"
+     snp_report intel_quote cert_bundle collateral nvidia_report nvidia_rim nvidia_swid evidence_bundle key_release"
 targets="${FUZZ_TARGETS:-$all}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"

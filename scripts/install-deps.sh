@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev              # JSON, command line
   libgtest-dev libgmock-dev libbenchmark-dev
   libcbor-dev pybind11-dev python3-numpy
+  libxmlsec1-dev libxmlsec1-openssl            # XML-DSig of NVIDIA SWID RIMs (with libxml2)
   python3-dev                                  # headers for the Python client (python/)
 )
 if [[ "${1:-}" == "--test" ]]; then

@@ -494,7 +494,7 @@ Result<Bytes> DecodeInput(ByteSpan input) {
     return DecodeInput(*b);
   }
   if (i < input.size() && input[i] == '<') {
-    return ParseFail("this is an XML (SWID tag) RIM; Citadel reads signed CoRIM (CBOR) RIMs only");
+    return ParseFail("this is an XML (SWID tag) RIM, not a CoRIM (VerifyRim and VerifySwidRim read it)");
   }
   Bytes bin = attest_internal::DecodeBinaryOrHexText(input);
   if (bin.size() != input.size()) return bin;  // was hex text
@@ -649,6 +649,27 @@ Result<Rim> VerifyCorim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
   return rim;
 }
 
+Result<Rim> VerifyRim(ByteSpan input, const std::vector<Bytes>& trusted_roots,
+                      std::chrono::system_clock::time_point now, ByteSpan signer_chain) {
+  if (input.size() > kMaxRimBytes) return ParseFail("the RIM exceeds " + std::to_string(kMaxRimBytes) + " bytes");
+  auto first = [](ByteSpan b) {
+    size_t i = 0;
+    if (b.size() >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) i = 3;  // UTF-8 byte order mark
+    while (i < b.size() && std::isspace(b[i])) ++i;
+    return i < b.size() ? static_cast<int>(b[i]) : -1;
+  };
+  if (first(input) == '{') {  // NVIDIA RIM service response: {"rim": "<base64>"}
+    auto j = nlohmann::json::parse(input.begin(), input.end(), nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("rim") && j["rim"].is_string()) {
+      auto b = Base64Decode(j["rim"].get<std::string>());
+      if (b.ok() && first(*b) == '<') return VerifySwidRim(*b, trusted_roots, now, signer_chain);
+    }
+  } else if (first(input) == '<') {
+    return VerifySwidRim(input, trusted_roots, now, signer_chain);
+  }
+  return VerifyCorim(input, trusted_roots, now, signer_chain);
+}
+
 Status ApplyPolicyRims(const NvidiaPolicy& policy, const VerifyOptions& options, VerifiedEvidence* evidence) {
   std::vector<Bytes> roots = options.trust_anchors;
   if (roots.empty()) {
@@ -660,7 +681,7 @@ Status ApplyPolicyRims(const NvidiaPolicy& policy, const VerifyOptions& options,
   auto& claims = evidence->claims;
   for (size_t n = 0; n < policy.rims.size(); ++n) {
     const std::string name = n < policy.rim_files.size() ? policy.rim_files[n] : "#" + std::to_string(n);
-    auto rim = VerifyCorim(policy.rims[n], roots, options.now, policy.rim_chain);
+    auto rim = VerifyRim(policy.rims[n], roots, options.now, policy.rim_chain);
     if (!rim.ok()) {
       const std::string& m = rim.status().message();
       size_t colon = m.find(':');
@@ -684,6 +705,8 @@ Status ApplyPolicyRims(const NvidiaPolicy& policy, const VerifyOptions& options,
     if (!rim->vendor.empty() || !rim->model.empty()) claims[p + "class"] = rim->vendor + " " + rim->model;
     if (rim->not_after) claims[p + "not_after"] = Utc(*rim->not_after);
     claims[p + "references"] = std::to_string(rim->references.size());
+    claims[p + "format"] = rim->format;
+    if (!rim->version.empty()) claims[p + "version"] = rim->version;
   }
   for (const auto& [index, fv] : merged) {
     std::string list;

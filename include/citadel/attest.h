@@ -122,6 +122,11 @@ struct NvidiaPolicy {
   // policy key nvidia.rim_chain, read when the policy is loaded.
   Bytes rim_chain;
   bool require_nonce = true;
+  // Every certificate of the device chain (but the root) must be covered by
+  // a current, "good" OCSP response in the collateral (claim nvidia.ocsp =
+  // "checked"). Off by default: offline boxes may have none; a response that
+  // is present is always judged, and "revoked" always fails.
+  bool require_ocsp = false;
 };
 
 struct Policy {

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "attest_util.h"
+#include "ocsp.h"
 #include "intel_internal.h"
 
 namespace citadel {
@@ -45,6 +46,7 @@ const std::pair<CollateralType, const char*> kTypeNames[] = {
     {CollateralType::kSnpChain, "snp.chain"},
     {CollateralType::kNvidiaChain, "nvidia.chain"},
     {CollateralType::kSnpCrl, "snp.crl"},
+    {CollateralType::kNvidiaOcsp, "nvidia.ocsp"},
 };
 
 bool IsSignedJsonType(CollateralType t) {
@@ -430,6 +432,14 @@ Status CollateralBundle::ImportBytes(ByteSpan data, const std::string& origin,
   }
   if (!LooksLikePem(data)) {
     if (CrlPtr crl = ParseCrl(data)) return ImportCrl(data, origin, fetched_at, &items);
+    if (attest_internal::LooksLikeOcspResponse(data)) {
+      // Judged only by the verifier (signature, currency, status): here it
+      // is kept as is, like a CRL.
+      CollateralItem it = MakeItem(CollateralType::kNvidiaOcsp, origin + " (OCSP response)", fetched_at);
+      it.data.assign(data.begin(), data.end());
+      items.push_back(std::move(it));
+      return Status::Ok();
+    }
   }
   return ImportCertificates(data, origin, fetched_at, &items);
 }
@@ -557,6 +567,14 @@ std::vector<Bytes> CollateralBundle::SnpCrls() const {
     CrlPtr crl = ParseCrl(it.data);
     auto der = crl ? CrlDer(crl.get()) : Result<Bytes>(it.data);
     out.push_back(der.ok() ? *der : it.data);
+  }
+  return out;
+}
+
+std::vector<Bytes> CollateralBundle::NvidiaOcspResponses() const {
+  std::vector<Bytes> out;
+  for (const auto& it : items) {
+    if (it.type == CollateralType::kNvidiaOcsp) out.push_back(it.data);
   }
   return out;
 }

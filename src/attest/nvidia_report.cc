@@ -13,6 +13,8 @@
 #include <string>
 
 #include "attest_util.h"
+#include "citadel/attest/collateral.h"
+#include "ocsp.h"
 #include "citadel/byte_reader.h"
 #include "citadel/crypto.h"
 
@@ -223,6 +225,12 @@ Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report_bytes, ByteSpan chain_b
   CITADEL_RETURN_IF_ERROR(attest_internal::WalkChainToRoot(
       certs, trusted_roots, now, {.check_prefix = "nvidia.", .noun = "certificate", .min_length = 3}));
 
+  // ---- 2b. revocation: NVIDIA revokes device certificates through OCSP
+  // only; responses fetched earlier travel in the collateral ----
+  std::vector<Bytes> ocsp;
+  if (options.collateral != nullptr) ocsp = options.collateral->NvidiaOcspResponses();
+  CITADEL_ASSIGN_OR_RETURN(std::string ocsp_state, attest_internal::CheckChainOcsp(certs, ocsp, now, "nvidia"));
+
   // ---- 3. report signature ----
   EVP_PKEY* key = X509_get0_pubkey(leaf);
   char group[64] = {0};
@@ -270,6 +278,7 @@ Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report_bytes, ByteSpan chain_b
   c["nvidia.fwid"] = Hex(cert_fwid);
   c["nvidia.block_count"] = std::to_string(rep.blocks.size());
   c["nvidia.leaf_subject"] = attest_internal::SubjectCommonName(leaf);
+  c["nvidia.ocsp"] = ocsp_state;
   c["nvidia.trailing_bytes"] = std::to_string(rep.trailing_bytes);
   for (const auto& b : rep.blocks) c["nvidia.measurement." + std::to_string(b.index)] = Hex(b.value);
   for (const auto& f : rep.opaque) {

@@ -206,7 +206,7 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
     p->snp = std::move(s);
   }
   if (auto it = doc.find("nvidia"); it != doc.end()) {
-    CITADEL_RETURN_IF_ERROR(CheckKeys(*it, "nvidia", {"measurements", "rim_file", "rim_chain", "require_nonce"}));
+    CITADEL_RETURN_IF_ERROR(CheckKeys(*it, "nvidia", {"measurements", "rim_file", "rim_chain", "require_nonce", "require_ocsp"}));
     NvidiaPolicy n;
     if (auto m = it->find("measurements"); m != it->end()) {
       if (!m->is_object()) return Bad("\"nvidia.measurements\" must be an object {\"index\": [\"hex\", ...]}");
@@ -257,6 +257,7 @@ Status ParseHardwareSections(const json& doc, Policy* p) {
       n.rim_chain = std::move(bytes).value();
     }
     CITADEL_ASSIGN_OR_RETURN(n.require_nonce, GetBool(*it, "require_nonce", true));
+    CITADEL_ASSIGN_OR_RETURN(n.require_ocsp, GetBool(*it, "require_ocsp", false));
     p->nvidia = std::move(n);
   }
   if (doc.contains("tcb_statuses")) {
@@ -639,6 +640,13 @@ std::vector<std::string> EvaluatePolicy(const VerifiedEvidence& evidence, const 
       section_identity = (!n.measurements.empty() || !n.rims.empty()) && out.size() == before;
       if (n.require_nonce && !ev.Flag("nvidia.nonce_checked")) {
         ev.Fail("policy.nvidia.nonce", "the report's nonce was not checked against a verifier nonce");
+      }
+      if (n.require_ocsp) {
+        const std::string* ocsp = ev.Claim("nvidia.ocsp");
+        if (ocsp == nullptr || *ocsp != "checked") {
+          ev.Fail("policy.nvidia.ocsp", "the policy requires current OCSP responses for every device certificate; "
+                                        "revocation state: " + (ocsp == nullptr ? std::string("absent") : *ocsp));
+        }
       }
       break;
     }

@@ -38,6 +38,7 @@ enum class CollateralType {
   kSnpChain,          // ASK/ASVK (+ARK) certificates
   kNvidiaChain,       // an H100 device certificate chain (leaf first)
   kSnpCrl,            // an AMD CRL (DER), issued by an ARK (KDS /vcek/v1/<product>/crl)
+  kNvidiaOcsp,        // an OCSP response (DER) about NVIDIA device or RIM certificates
 };
 std::string_view CollateralTypeName(CollateralType t);  // "intel.tcb_info", ...
 
@@ -65,7 +66,7 @@ struct CollateralBundle {
   // collateral JSON, Intel PCS TCB Info / QE Identity responses, Fortanix
   // .tcb/.id wrappers and {"crl": PEM} files, DER/PEM CRLs, PEM/DER
   // certificate files (classified by subject: Intel, AMD VCEK/VLEK, AMD
-  // ASK/ASVK/ARK, NVIDIA). `origin` defaults to "file:<path>"; fetched_at
+  // ASK/ASVK/ARK, NVIDIA), DER OCSP responses (NVIDIA's OCSP service). `origin` defaults to "file:<path>"; fetched_at
   // to the file's modification time.
   Status ImportFile(const std::string& path);
   Status ImportBytes(ByteSpan data, const std::string& origin, const std::string& fetched_at);
@@ -82,6 +83,7 @@ struct CollateralBundle {
   Bytes SnpChains() const;       // PEM concatenation of every kSnpChain item
   std::vector<Bytes> SnpCrls() const;  // every kSnpCrl item, DER
   std::vector<Bytes> NvidiaChains() const;
+  std::vector<Bytes> NvidiaOcspResponses() const;  // every kNvidiaOcsp item, DER
 };
 
 // RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac]Z" (UTC only) <-> time_point.

@@ -98,7 +98,9 @@ Result<Bytes> DecodeGpuReportInput(ByteSpan input, Bytes* chain_out = nullptr);
 // followed by zeros; claims: platform=nvidia-gpu, measurement, report_data,
 // nvidia.nonce, nvidia.nonce_checked, nvidia.fwid, nvidia.driver_version,
 // nvidia.vbios_version, nvidia.measurement.<index> (hex), nvidia.block_count,
-// nvidia.leaf_subject, nvidia.trailing_bytes, nvidia.opaque.<type> (hex).
+// nvidia.leaf_subject, nvidia.trailing_bytes, nvidia.opaque.<type> (hex),
+// nvidia.ocsp (absent | partial | checked: OCSP responses from
+// options.collateral, src/attest/ocsp.h; a revoked certificate fails).
 Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report, ByteSpan chain,
                                          const std::vector<Bytes>& trusted_roots,
                                          const VerifyOptions& options);

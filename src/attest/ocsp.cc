@@ -191,7 +191,10 @@ Result<std::string> CheckChainOcsp(const std::vector<X509*>& chain, const std::v
     good_count += good[i] ? 1 : 0;
   }
   if (covered_count == 0) return std::string("absent");
-  return std::string(good_count == subjects ? "checked" : "partial");
+  // A chain that stops below its root leaves its top certificate unjudged
+  // (its CertID needs the issuer): never "checked".
+  const bool ends_in_root = X509_NAME_cmp(X509_get_subject_name(chain.back()), X509_get_issuer_name(chain.back())) == 0;
+  return std::string(good_count == subjects && ends_in_root ? "checked" : "partial");
 }
 
 }  // namespace citadel::attest_internal

@@ -30,7 +30,9 @@ inline constexpr time_t kOcspMaxAgeWithoutNextUpdate = 7 * 24 * 3600;
 
 // `chain` is an already verified chain: leaf first, each certificate issued
 // by the next, the last one the trust anchor (never checked: a root is not
-// revoked by its own OCSP). `responses` are DER OCSPResponses in any order;
+// revoked by its own OCSP). If the last one is not self-issued (a chain
+// presented without its root), it cannot be judged and the state is at most
+// "partial". `responses` are DER OCSPResponses in any order;
 // responses about other certificates are ignored.
 //
 // Returns the revocation state for the claims:

@@ -7,10 +7,8 @@ tests/engine/architectures_test.cc. Run with /usr/bin/python3.
 
 Each model goes to DIR/NAME/: model.onnx, in_<input>.npy, out_<output>.npy
 and meta.json ({"inputs": [...], "outputs": [...]}). NAME is
-<arch>_opset<N>[_dynbatch]. A model already present with the same script
-version (a hash of this file, in DIR/NAME/version) is not exported again,
-and each model is written to a temporary directory and renamed, so parallel
-test processes never see half a model.
+<arch>_opset<N>[_dynbatch]. Caching and the
+file layout: scripts/torch_export.py.
 
 Weights are random (fixed seeds; torchvision weights=None, nothing is
 downloaded): the check is that Citadel computes what PyTorch computes.
@@ -19,20 +17,17 @@ torch 1.13's nn.TransformerEncoder takes a fused fast path in eval mode that
 does not export, so the encoders here are plain layers written out (which is
 also what BERT/DistilBERT exports look like: MatMul/Add/Softmax/LayerNorm/Erf).
 """
-import argparse
-import hashlib
-import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-VERSION = hashlib.sha256(open(os.path.abspath(__file__), "rb").read()).hexdigest()[:16]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_export  # noqa: E402  (the shared export step, next to this file)
+
+VERSION = torch_export.script_version(__file__)
 
 
 class SelfAttention(nn.Module):
@@ -278,68 +273,12 @@ MODELS = {
 
 def export(name, out_dir):
     arch, opset, dyn_batch = MODELS[name]
-    final = os.path.join(out_dir, name)
-    stamp = os.path.join(final, "version")
-    if os.path.exists(stamp) and open(stamp).read() == VERSION:
-        return
-    model, inputs, output_names = build(arch)
-    model.eval()
-    input_names = list(inputs)
-    dynamic_axes = None
-    if dyn_batch is not None:
-        dynamic_axes = {n: {0: "batch"} for n in input_names + output_names}
-    tmp = tempfile.mkdtemp(prefix=name + ".", dir=out_dir)
-    try:
-        with torch.no_grad():
-            torch.onnx.export(model, tuple(inputs.values()), os.path.join(tmp, "model.onnx"),
-                              input_names=input_names, output_names=output_names,
-                              opset_version=opset, dynamic_axes=dynamic_axes,
-                              do_constant_folding=True)
-            if dyn_batch is not None:
-                inputs = image_input(dyn_batch) if arch in ("resnet50", "mobilenet_v2") else inputs
-            outs = model(*inputs.values())
-        if isinstance(outs, torch.Tensor):
-            outs = (outs,)
-        for n, t in inputs.items():
-            np.save(os.path.join(tmp, "in_" + n + ".npy"), t.numpy())
-        for n, t in zip(output_names, outs):
-            np.save(os.path.join(tmp, "out_" + n + ".npy"), t.numpy())
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump({"inputs": input_names, "outputs": output_names, "opset": opset}, f)
-        with open(os.path.join(tmp, "version"), "w") as f:
-            f.write(VERSION)
-        if os.path.exists(final):
-            shutil.rmtree(final, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            pass  # another process finished the same model first
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=False)
-    ap.add_argument("--only", nargs="*")
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(MODELS))
-        return 0
-    if not a.out:
-        ap.error("--out is required")
-    names = a.only or list(MODELS)
-    for n in names:
-        if n not in MODELS:
-            ap.error("unknown model " + n)
-    os.makedirs(a.out, exist_ok=True)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    for n in names:
-        export(n, a.out)
-        print("exported", n, file=sys.stderr)
-    return 0
+    check_inputs = None
+    if dyn_batch is not None and arch in ("resnet50", "mobilenet_v2"):
+        check_inputs = lambda: image_input(dyn_batch)  # noqa: E731
+    torch_export.export(name, out_dir, VERSION, lambda: build(arch), opset,
+                        dynamic_batch=dyn_batch is not None, check_inputs=check_inputs)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(torch_export.main(MODELS, export, threads=max(1, min(2, os.cpu_count() or 1))))

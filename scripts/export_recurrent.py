@@ -2,28 +2,25 @@
 """Exports small recurrent PyTorch models (nn.LSTM, nn.GRU, nn.RNN) with
 Debian's python3-torch into a cache directory (outside git), with one input
 set and PyTorch's outputs, for tests/engine/recurrent_export_test.cc. Run
-with /usr/bin/python3. Same layout and caching as export_architectures.py
-(kept separate so that editing one does not invalidate the other's large
-cached exports):
+with /usr/bin/python3. Layout and caching: scripts/torch_export.py, shared
+with export_architectures.py (kept separate so that editing one does not
+invalidate the other's large cached exports):
 
   scripts/export_recurrent.py --out DIR [--only NAME ...] [--list]
 
 DIR/NAME/: model.onnx, in_<input>.npy, out_<output>.npy, meta.json, version.
 Weights are random with fixed seeds.
 """
-import argparse
-import hashlib
-import json
 import os
-import shutil
 import sys
-import tempfile
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-VERSION = hashlib.sha256(open(os.path.abspath(__file__), "rb").read()).hexdigest()[:16]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_export  # noqa: E402  (the shared export step, next to this file)
+
+VERSION = torch_export.script_version(__file__)
 
 
 class LstmTagger(nn.Module):
@@ -78,59 +75,8 @@ MODELS = {
 
 def export(name, out_dir):
     arch, opset = MODELS[name]
-    final = os.path.join(out_dir, name)
-    stamp = os.path.join(final, "version")
-    if os.path.exists(stamp) and open(stamp).read() == VERSION:
-        return
-    model, inputs, output_names = build(arch)
-    model.eval()
-    tmp = tempfile.mkdtemp(prefix=name + ".", dir=out_dir)
-    try:
-        with torch.no_grad():
-            torch.onnx.export(model, tuple(inputs.values()), os.path.join(tmp, "model.onnx"),
-                              input_names=list(inputs), output_names=output_names,
-                              opset_version=opset, do_constant_folding=True)
-            outs = model(*inputs.values())
-        for n, t in inputs.items():
-            np.save(os.path.join(tmp, "in_" + n + ".npy"), t.numpy())
-        for n, t in zip(output_names, outs):
-            np.save(os.path.join(tmp, "out_" + n + ".npy"), t.numpy())
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump({"inputs": list(inputs), "outputs": output_names, "opset": opset}, f)
-        with open(os.path.join(tmp, "version"), "w") as f:
-            f.write(VERSION)
-        if os.path.exists(final):
-            shutil.rmtree(final, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            pass  # another process finished the same model first
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out")
-    ap.add_argument("--only", nargs="*")
-    ap.add_argument("--list", action="store_true")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(MODELS))
-        return 0
-    if not a.out:
-        ap.error("--out is required")
-    names = a.only or list(MODELS)
-    for n in names:
-        if n not in MODELS:
-            ap.error("unknown model " + n)
-    os.makedirs(a.out, exist_ok=True)
-    torch.set_num_threads(1)
-    for n in names:
-        export(n, a.out)
-        print("exported", n, file=sys.stderr)
-    return 0
+    torch_export.export(name, out_dir, VERSION, lambda: build(arch), opset)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(torch_export.main(MODELS, export, threads=1))

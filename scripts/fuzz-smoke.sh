@@ -55,7 +55,8 @@ seeds_for() {
     onnx_model) echo "$out/seeds/models_onnx fuzz/corpus/onnx_model" ;;
     npy) echo "fuzz/corpus/npy $out/seeds/models_npy" ;;
     snp_report) echo "fuzz/corpus/snp_report${a:+ $a/sev-snp}" ;;
-    intel_quote|collateral) [ -n "$a" ] && echo "$a/sgx-dcap $a/tdx" ;;
+    intel_quote) echo "fuzz/corpus/intel_quote${a:+ $a/sgx-dcap $a/tdx}" ;;
+    collateral) [ -n "$a" ] && echo "$a/sgx-dcap $a/tdx" ;;
     nvidia_report) [ -n "$a" ] && echo "$a/nvidia-gpu" ;;
     nvidia_rim) echo "fuzz/corpus/nvidia_rim" ;;
     nvidia_swid) echo "fuzz/corpus/nvidia_swid" ;;

@@ -17,15 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-bool IsHexText(ByteSpan in) {
-  size_t digits = 0;
-  for (uint8_t c : in) {
-    if (std::isxdigit(c)) ++digits;
-    else if (!(c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == 'x' || c == 'X')) return false;
-  }
-  return digits >= 2;
-}
-
 uint16_t Le16(ByteSpan b, size_t off) { return static_cast<uint16_t>(b[off] | (b[off + 1] << 8)); }
 uint32_t Le32(ByteSpan b, size_t off) {
   return b[off] | (uint32_t{b[off + 1]} << 8) | (uint32_t{b[off + 2]} << 16) | (uint32_t{b[off + 3]} << 24);
@@ -91,10 +82,17 @@ Result<Evidence> DetectEvidence(ByteSpan input) {
     if (j.is_object() && j.contains("evidence")) return Evidence{EvidenceKind::kNvidiaGpu, Bytes(input.begin(), input.end())};
     return Status::InvalidArgument("JSON input is not recognised evidence (nvtrust {\"evidence\": ...} expected)");
   }
-  Bytes bin = IsHexText(input) ? attest_internal::DecodeBinaryOrHexText(input) : Bytes(input.begin(), input.end());
+  Bytes bin = attest_internal::DecodeEvidenceText(input);
   ByteSpan b(bin);
   Evidence e;
-  e.bytes.assign(input.begin(), input.end());
+  // Binary and hex text travel as given (every verifier reads hex); other
+  // text (base64, a byte order mark) travels decoded, so that no verifier
+  // has to know those encodings.
+  if (attest_internal::DecodeBinaryOrHexText(input) == bin) {
+    e.bytes.assign(input.begin(), input.end());
+  } else {
+    e.bytes = bin;
+  }
   if (b.size() >= 8 && AsStringView(b.first(8)) == "CTDLSIM1") {
     e.kind = EvidenceKind::kSim;
     return e;
@@ -126,7 +124,7 @@ Result<Evidence> DetectEvidence(ByteSpan input) {
   }
   return Status::InvalidArgument(
       "unrecognised evidence: not sim (CTDLSIM1), an Intel quote v3/v4/v5, a 1184-byte SEV-SNP report "
-      "or an NVIDIA SPDM report (binary or hex text)");
+      "or an NVIDIA SPDM report (binary, hex or base64 text)");
 }
 
 Appraisal AppraiseEvidence(const Evidence& evidence, const VerifyOptions& options, const Policy* policy) {

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -116,6 +117,40 @@ Bytes DecodeBinaryOrHexText(ByteSpan input) {
     high = !high;
   }
   return out;
+}
+
+namespace {
+
+// Base64 text -> bytes, or nullopt when `text` is not base64 text.
+std::optional<Bytes> DecodeBase64Text(ByteSpan text) {
+  std::string compact;
+  compact.reserve(text.size());
+  for (uint8_t c : text) {
+    if (IsSpace(c)) continue;
+    if (c == '-') c = '+';  // URL-safe alphabet (RFC 4648 section 5)
+    if (c == '_') c = '/';
+    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          c == '+' || c == '/' || c == '=';
+    if (!alphabet) return std::nullopt;
+    compact.push_back(static_cast<char>(c));
+  }
+  // 16 characters at least: no evidence format is shorter than 12 bytes.
+  if (compact.size() < 16 || compact.size() % 4 == 1) return std::nullopt;
+  while (compact.size() % 4 != 0) compact.push_back('=');  // unpadded
+  auto decoded = Base64Decode(compact);
+  if (!decoded.ok()) return std::nullopt;
+  return std::move(decoded).value();
+}
+
+}  // namespace
+
+Bytes DecodeEvidenceText(ByteSpan input) {
+  ByteSpan text = input;
+  if (text.size() >= 3 && text[0] == 0xEF && text[1] == 0xBB && text[2] == 0xBF) text = text.subspan(3);
+  Bytes hex = DecodeBinaryOrHexText(text);
+  if (!std::equal(hex.begin(), hex.end(), text.begin(), text.end())) return hex;  // it was hex text
+  if (auto b64 = DecodeBase64Text(text)) return std::move(*b64);
+  return Bytes(input.begin(), input.end());
 }
 
 namespace {

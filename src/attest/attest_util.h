@@ -38,6 +38,17 @@ std::string OpenSslErrorText();
 // whose upper bytes are zero), so auto-detection is unambiguous.
 Bytes DecodeBinaryOrHexText(ByteSpan input);
 
+// Evidence input as files and APIs carry it: binary, hex text (as above) or
+// base64 text (standard or URL-safe alphabet, padding optional, ASCII
+// whitespace and line breaks allowed: JSON APIs, configfs-tsm wrappers and
+// test sources hand quotes and reports out that way). A leading UTF-8 byte
+// order mark is ignored in text. Hex wins when the text is both (base64 of
+// real evidence always holds non-hex letters). Returns the decoded bytes, or
+// the input unchanged when it is neither hex nor base64 text. Binary
+// evidence cannot look like base64: every accepted format begins with a
+// little-endian version whose upper bytes are zero.
+Bytes DecodeEvidenceText(ByteSpan input);
+
 // Parses one or more certificates: a PEM bundle (any number of CERTIFICATE
 // blocks, other text ignored), or one or more concatenated DER certificates
 // (trailing NUL bytes ignored). Fails if nothing parses or if bytes remain

@@ -80,7 +80,7 @@ Status ParseQeSection(ByteReader& r, Quote* q) {
 
 }  // namespace
 
-Bytes DecodeQuoteInput(ByteSpan input) { return attest_internal::DecodeBinaryOrHexText(input); }
+Bytes DecodeQuoteInput(ByteSpan input) { return attest_internal::DecodeEvidenceText(input); }
 
 Result<Quote> ParseQuote(ByteSpan bytes) {
   ByteReader r(bytes);

@@ -175,10 +175,10 @@ Result<SnpReport> ParseSnpReport(ByteSpan bytes) {
 }
 
 Result<Bytes> DecodeSnpReportInput(ByteSpan input) {
-  Bytes b = attest_internal::DecodeBinaryOrHexText(input);
+  Bytes b = attest_internal::DecodeEvidenceText(input);
   if (b.size() != kReportSize) {
     return Status::InvalidArgument("SEV-SNP report must be " + std::to_string(kReportSize) +
-                                   " bytes (binary or hex text), got " + std::to_string(b.size()));
+                                   " bytes (binary, hex or base64 text), got " + std::to_string(b.size()));
   }
   return b;
 }

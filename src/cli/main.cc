@@ -350,7 +350,7 @@ int Main(int argc, char** argv) {
   // verify (offline)
   auto* verify = app.add_subcommand("verify", "Verify attestation evidence offline (SGX, TDX, SEV-SNP, NVIDIA, sim)");
   VerifyArgs verify_args;
-  auto* verify_ev = verify->add_option("evidence", verify_args.evidence, "EVIDENCE file (binary or hex text)");
+  auto* verify_ev = verify->add_option("evidence", verify_args.evidence, "EVIDENCE file (binary, hex or base64 text)");
   verify->add_option("--evidence", verify_args.evidence, "EVIDENCE file (same as the positional argument)")
       ->excludes(verify_ev);
   verify->add_option("--kind", verify_args.kind, "auto|sgx|tdx|snp|nvidia|sim (default auto)");

@@ -21,11 +21,12 @@ enum class Verdict {
 };
 std::string_view VerdictName(Verdict v);  // "accepted", "rejected", "expired", "invalid"
 
-// Recognises the evidence kind of binary or hex-text input: CTDLSIM1 sim
-// evidence, Intel quote v3 (SGX) / v4-v5 (TDX by tee_type), a 1184-byte
-// SEV-SNP report, an SPDM 1.1 GET_MEASUREMENTS transcript or nvtrust JSON.
-// The returned Evidence holds the input bytes as given (the verifiers
-// decode hex themselves). InvalidArgument when nothing matches.
+// Recognises the evidence kind of binary, hex-text or base64-text input:
+// CTDLSIM1 sim evidence, Intel quote v3 (SGX) / v4-v5 (TDX by tee_type), a
+// 1184-byte SEV-SNP report, an SPDM 1.1 GET_MEASUREMENTS transcript or
+// nvtrust JSON. The returned Evidence holds binary and hex input as given
+// (the verifiers decode hex themselves) and base64 input decoded.
+// InvalidArgument when nothing matches.
 Result<Evidence> DetectEvidence(ByteSpan input);
 
 struct Appraisal {

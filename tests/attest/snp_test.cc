@@ -346,7 +346,7 @@ struct Pki {
 const uint8_t kBl = 3, kTee = 0, kSnp = 8, kUcode = 115, kFmc = 1;
 
 std::vector<hwtest::ExtSpec> TcbExts(bool turin, bool vlek, const Bytes& chip_id,
-                                     const std::string& product) {
+                                     const std::string& product, uint8_t ucode = kUcode) {
   std::vector<hwtest::ExtSpec> e = {
       {"1.3.6.1.4.1.3704.1.1", hwtest::DerInt(1)},
       {"1.3.6.1.4.1.3704.1.2", Concat({Bytes{0x16, static_cast<uint8_t>(product.size())},
@@ -354,7 +354,7 @@ std::vector<hwtest::ExtSpec> TcbExts(bool turin, bool vlek, const Bytes& chip_id
       {"1.3.6.1.4.1.3704.1.3.1", hwtest::DerInt(kBl)},
       {"1.3.6.1.4.1.3704.1.3.2", hwtest::DerInt(kTee)},
       {"1.3.6.1.4.1.3704.1.3.3", hwtest::DerInt(kSnp)},
-      {"1.3.6.1.4.1.3704.1.3.8", hwtest::DerInt(kUcode)},
+      {"1.3.6.1.4.1.3704.1.3.8", hwtest::DerInt(ucode)},
   };
   if (turin) e.push_back({"1.3.6.1.4.1.3704.1.3.9", hwtest::DerInt(kFmc)});
   if (!vlek) {
@@ -368,7 +368,9 @@ std::vector<hwtest::ExtSpec> TcbExts(bool turin, bool vlek, const Bytes& chip_id
   return e;
 }
 
-Pki MakePki(const std::string& product) {
+// `ucode`: the microcode SPL; real Milan VCEKs carry values >= 128 (219,
+// 222), DER-encoded as a two-byte INTEGER (02 02 00 DB).
+Pki MakePki(const std::string& product, uint8_t ucode = kUcode) {
   Pki p;
   p.product = product;
   const bool turin = product == "Turin";
@@ -390,17 +392,17 @@ Pki MakePki(const std::string& product) {
   s.ca = false;
   s.subject_cn = "SEV-VCEK";
   s.issuer_cn = "SEV-" + product;
-  s.exts = TcbExts(turin, false, p.chip_id, product + (turin ? "" : "-B0"));
+  s.exts = TcbExts(turin, false, p.chip_id, product + (turin ? "" : "-B0"), ucode);
   p.vcek = hwtest::MakeCert(s, p.vcek_key.get(), p.ask_key.get());
   s.subject_cn = "SEV-VLEK";
   s.issuer_cn = "SEV-VLEK-" + product;
-  s.exts = TcbExts(turin, true, p.chip_id, product);
+  s.exts = TcbExts(turin, true, p.chip_id, product, ucode);
   p.vlek = hwtest::MakeCert(s, p.vlek_key.get(), p.asvk_key.get());
   if (turin) {
     p.tcb = uint64_t{kFmc} | uint64_t{kBl} << 8 | uint64_t{kTee} << 16 | uint64_t{kSnp} << 24 |
-            uint64_t{kUcode} << 56;
+            uint64_t{ucode} << 56;
   } else {
-    p.tcb = uint64_t{kBl} | uint64_t{kTee} << 8 | uint64_t{kSnp} << 48 | uint64_t{kUcode} << 56;
+    p.tcb = uint64_t{kBl} | uint64_t{kTee} << 8 | uint64_t{kSnp} << 48 | uint64_t{ucode} << 56;
   }
   return p;
 }
@@ -490,6 +492,35 @@ TEST_F(SnpGenerated, AcceptsVcekAndVlekOnMilanAndTurin) {
       }
     }
   }
+}
+
+// Shapes seen in real reports from public sources (routex-client-lua, teekit
+// GCP sample): Genoa v3/v5 reports (CPUID 19h/11h), Milan VCEKs whose
+// microcode SPL is >= 128 (a two-byte DER INTEGER), Turin v5 with its 8-byte
+// hwID. All were accepted by the real vectors; these keep them accepted.
+TEST_F(SnpGenerated, RealWorldShapesAccepted) {
+  Pki genoa = MakePki("Genoa");
+  for (uint32_t version : {3u, 5u}) {
+    auto r = snp::VerifySnpReport(MakeReport(genoa, false, version), Collateral(genoa, false), opts_);
+    ASSERT_TRUE(r.ok()) << "Genoa v" << version << ": " << r.status().message();
+    EXPECT_EQ(r->claims.at("snp.product"), "Genoa");
+    EXPECT_EQ(r->claims.at("snp.version"), std::to_string(version));
+  }
+  Pki milan219 = MakePki("Milan", 219);
+  for (bool vlek : {false, true}) {
+    auto r = snp::VerifySnpReport(MakeReport(milan219, vlek, 3), Collateral(milan219, vlek), opts_);
+    ASSERT_TRUE(r.ok()) << "Milan ucode 219 vlek=" << vlek << ": " << r.status().message();
+    EXPECT_EQ(r->claims.at("snp.tcb.microcode"), "219");
+  }
+  // The two-byte INTEGER must still be compared, not truncated: a report
+  // claiming microcode 91 (219 & 0x7F) does not match a VCEK for 219.
+  Bytes low = MakeReport(milan219, false, 3);
+  low[0x180 + 7] = 91;
+  Sign(low, milan219.vcek_key.get());
+  EXPECT_EQ(Check(snp::VerifySnpReport(low, Collateral(milan219, false), opts_)), "snp.reported_tcb");
+  // A Genoa report (CPUID) with a Milan VCEK names the product mismatch.
+  Bytes genoa_report = MakeReport(genoa, false, 5);
+  EXPECT_EQ(Check(snp::VerifySnpReport(genoa_report, Collateral(*milan_, false), opts_)), "snp.product");
 }
 
 TEST_F(SnpGenerated, EverySignedByteFlippedIsRejected) {

@@ -2,7 +2,7 @@
 // ONNX Runtime (CPU EP, onnxruntime-node) latency for one model, printing one
 // JSON object in the same shape as `citadel bench --json`:
 //   {runtime, model, threads, warmup, iters, inputs, load_ms, median_ms,
-//    p90_ms, min_ms, mean_ms, peak_rss_mb}
+//    p90_ms, min_ms, mean_ms, median_cpu_ms, peak_rss_mb}
 // intra-op threads = --threads, inter-op threads = 1, sequential execution.
 // Random inputs: floats in [-1, 1), integers in [0, 100) (as citadel bench).
 //
@@ -74,17 +74,23 @@ async function main() {
   }
   for (let i = 0; i < a.warmup; ++i) await session.run(feeds);
   const ms = [];
+  const cpuMs = [];  // process CPU time per run (all threads), as citadel bench
   for (let i = 0; i < a.iters; ++i) {
+    const c = process.cpuUsage();
     const s = process.hrtime.bigint();
     await session.run(feeds);
     ms.push(Number(process.hrtime.bigint() - s) / 1e6);
+    const d = process.cpuUsage(c);
+    cpuMs.push((d.user + d.system) / 1e3);
   }
   const sorted = ms.slice().sort((x, y) => x - y);
+  const cpuSorted = cpuMs.slice().sort((x, y) => x - y);
   const out = {
     runtime: 'onnxruntime-node ' + (ort.env.versions ? ort.env.versions.common : ''),
     model: a.model, threads: a.threads, warmup: a.warmup, iters: a.iters, inputs: shapesOut,
     load_ms: loadMs, median_ms: pct(sorted, 0.5), p90_ms: pct(sorted, 0.9), min_ms: sorted[0],
     mean_ms: ms.reduce((x, y) => x + y, 0) / ms.length,
+    median_cpu_ms: pct(cpuSorted, 0.5),
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(JSON.stringify(out) + '\n');

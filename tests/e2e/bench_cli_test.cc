@@ -36,6 +36,8 @@ TEST(BenchCli, SetsPassiveWaitPolicyWhenTheUserDidNot) {
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["omp_wait_policy"], "PASSIVE");
   EXPECT_GT(j["median_ms"].get<double>(), 0.0);
+  // A Run does work, so it takes process CPU time.
+  EXPECT_GT(j["median_cpu_ms"].get<double>(), 0.0);
 }
 
 TEST(BenchCli, KeepsTheUsersWaitPolicyAndTheEscapeHatch) {

@@ -46,9 +46,9 @@ struct ConvPrim {
   dnnl::memory weights;  // packed for `conv`
   bool src_plain = true, dst_plain = true;
   bool src_blocked = false, dst_blocked = false;  // == BlockedDesc of the logical shape
-  // Winograd primitives are made for batch 1 and run once per image (see
+  // A Winograd primitive, made for batch 1 and run once per image (see
   // conv_winograd.h); src/dst descriptors above are then those of one image.
-  bool per_image = false;
+  bool winograd = false;
   dnnl::reorder src_reorder, dst_reorder, sum_reorder;
 };
 
@@ -299,7 +299,7 @@ class ConvKernel : public Kernel {
       }
     }
     auto prim = std::make_shared<ConvPrim>();
-    prim->per_image = winograd;
+    prim->winograd = winograd;
     prim->conv = dnnl::convolution_forward(pd);
     prim->src_md = pd.src_desc();
     prim->dst_md = pd.dst_desc();
@@ -348,7 +348,7 @@ class ConvKernel : public Kernel {
     CITADEL_ASSIGN_OR_RETURN(
         Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32,
                                               y_blocked ? BlockedPhysicalShape(g.out_shape) : g.out_shape));
-    const int64_t images = prim.per_image ? g.out_shape[0] : 1;
+    const int64_t images = g.out_shape[0] / prim.plain_dst.dims()[0];  // > 1: per-image primitive
     // The shapes one execution sees (the whole batch, or one image).
     const dnnl::memory::dims x_dims = prim.plain_src.dims(), y_dims = prim.plain_dst.dims();
     const Shape xs(x_dims.begin(), x_dims.end()), ys(y_dims.begin(), y_dims.end());
@@ -416,7 +416,7 @@ class ConvKernel : public Kernel {
       if (!y_blocked && !prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
     }
     s.wait();
-    if (prim.per_image) CountWinogradExecutions(static_cast<uint64_t>(images));
+    if (prim.winograd) CountWinogradExecutions(static_cast<uint64_t>(images));
     if (ctx.output_blocked() && !y_blocked) {  // the primitive chose another layout
       Tensor plain = ctx.output(0);
       CITADEL_ASSIGN_OR_RETURN(Tensor yb, PlainToBlocked(plain, ctx.max_tensor_bytes()));

@@ -198,7 +198,7 @@ Result<Bytes> DecodeGpuReportInput(ByteSpan input, Bytes* chain_out) {
     }
     return report;
   }
-  return attest_internal::DecodeBinaryOrHexText(input);
+  return attest_internal::DecodeEvidenceText(input);
 }
 
 Result<VerifiedEvidence> VerifyGpuReport(ByteSpan report_bytes, ByteSpan chain_bytes,

@@ -10,7 +10,9 @@
 #include "citadel/attest/appraisal.h"
 #include "citadel/attest/collateral.h"
 #include "citadel/attest/intel_quote.h"
+#include "citadel/attest/nvidia.h"
 #include "citadel/attest/snp.h"
+#include "nvidia_pki.h"
 #include "snp_pki.h"
 
 namespace citadel {
@@ -125,6 +127,22 @@ TEST_F(EvidenceTextTest, TextThatIsNeitherIsRefusedPrecisely) {
   auto v = DetectAndVerify(Text(Base64Encode(flipped)));
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().message().rfind("snp.report_signature:", 0), 0u) << v.status().message();
+}
+
+// The NVIDIA report decoder (citadel verify --kind nvidia) takes the same
+// text forms as the CPU evidence decoders.
+TEST(GpuReportText, BinaryHexAndBase64DecodeToTheSameReport) {
+  gputest::GpuPki pki = gputest::MakeGpuPki();
+  std::array<uint8_t, 32> nonce{};
+  nonce.fill(0x24);
+  const Bytes report = gputest::MakeGpuReport(pki, nonce, gputest::Measurements(0x30));
+  const std::string b64 = Base64Encode(report);
+  for (const std::string& form : {std::string(report.begin(), report.end()), HexEncode(report), b64,
+                                  Wrap(b64, 64, "\r\n"), UrlSafeUnpadded(b64)}) {
+    auto decoded = nvidia::DecodeGpuReportInput(Text(form));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(*decoded, report);
+  }
 }
 
 }  // namespace

@@ -174,14 +174,15 @@ thread_local std::string g_xmlsec_error;
 void QuietGeneric(void*, const char*, ...) {}
 void QuietStructured(void*, xmlErrorPtr) {}
 
-void RecordXmlSecError(const char*, int, const char*, const char*, const char* subject, int reason, const char*) {
+void RecordXmlSecError(const char*, int, const char*, const char*, const char* subject, int reason, const char* msg) {
   if (!g_xmlsec_error.empty()) return;
-  const char* text = nullptr;
-  for (xmlSecSize i = 0; xmlSecErrorsGetMsg(i) != nullptr; ++i) {
+  // xmlsec's own text ("data and digest do not match"), else its reason's name.
+  std::string text = msg != nullptr ? Printable(X(msg)) : "";
+  for (xmlSecSize i = 0; text.empty() && xmlSecErrorsGetMsg(i) != nullptr; ++i) {
     if (xmlSecErrorsGetCode(i) == reason) text = xmlSecErrorsGetMsg(i);
   }
-  g_xmlsec_error = text != nullptr ? text : "xmlsec error " + std::to_string(reason);
-  if (subject != nullptr) g_xmlsec_error += std::string(" in ") + Printable(X(subject));
+  g_xmlsec_error = text.empty() ? "xmlsec error " + std::to_string(reason) : text;
+  if (subject != nullptr) g_xmlsec_error += std::string(" (") + Printable(X(subject)) + ")";
 }
 
 // Per thread: libxml2 keeps its error handlers in thread-local state.

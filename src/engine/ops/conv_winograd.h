@@ -4,18 +4,19 @@
 // (algorithm::convolution_winograd): jit_fp32_wino_2x3 (F(2x2,3x3)) or
 // jit_wino_4x3 (F(4x4,3x3)), both AVX-512 only (avx512_core). On hosts
 // without AVX-512 oneDNN declines the descriptor and conv.cc keeps the
-// direct convolution. Measured on this project's 2-vCPU AMD EPYC (Zen 5,
-// full-width AVX-512) against oneDNN's direct JIT kernel, nChw16c, fused
+// direct convolution. Measured on this project's 2-vCPU AMD EPYC (AVX-512,
+// avx512_vp2intersect as on Zen 5) against oneDNN's direct JIT kernel, nChw16c, fused
 // ReLU, one thread (docs/performance.md has the table): 0.45-0.61x the
 // direct time for ResNet-50's 3x3 stride-1 layers at batch 1, 0.35-0.73x
 // at batch 8; SqueezeNet's expand 3x3 layers 0.58-0.95x.
 //
 // The primitive is always created for batch 1 and run once per image:
-// oneDNN picks F(4x4) with 36 transformed weight matrices (4x the weights
-// and up to 48 MB of scratchpad per layer) for larger batches, while the
-// per-image F(2x2) runs were as fast or faster (ResNet-50 batch 8: 6.3 vs
-// 7.0 ms at 14x14x256, 9.1 vs 10.9 ms at 7x7x512, 6.4 vs 10.2 ms at
-// 56x56x64) and every batch size shares one set of transformed weights.
+// for larger batches oneDNN picks F(4x4) with 36 transformed weight
+// matrices (4x the weights, up to 48 MB of scratchpad per layer). A single
+// layer costs a little less CPU batched, but the whole ResNet-50 at batch 8
+// was cheaper per image (348-360 vs 379-410 ms CPU per run, 1 thread) and
+// batched it peaked at 512 MB RSS vs 340 MB; per image, every batch size
+// shares one set of transformed weights.
 #ifndef CITADEL_ENGINE_OPS_CONV_WINOGRAD_H_
 #define CITADEL_ENGINE_OPS_CONV_WINOGRAD_H_
 

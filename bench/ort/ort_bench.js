@@ -8,6 +8,12 @@
 //
 // Usage: node ort_bench.js MODEL.onnx [--threads N] [--warmup W] [--iters K]
 //                          [--dim NAME=VALUE ...] [--shape INPUT=1x3x224x224 ...]
+//                          [--profile]
+// --profile: ORT's own profiler (enableProfiling) records every node of the
+// timed runs; the JSON gains `profile` {runs, nodes_ms, by_op, top_nodes}
+// (per node the median over runs, as `citadel bench --profile`) and a table
+// goes to stderr, for per-layer comparison with Citadel. The profiler's
+// trace file is written to the OS temp dir and removed.
 'use strict';
 const ort = require('onnxruntime-node');
 
@@ -22,6 +28,7 @@ function parseArgs(argv) {
     else if (k === '--dim') { const [n, v] = next().split('='); a.dims[n] = parseInt(v, 10); }
     else if (k === '--shape') { const [n, v] = next().split('='); a.shapes[n] = v.split('x').map(Number); }
     else if (k === '--json') { /* always JSON */ }
+    else if (k === '--profile') a.profile = true;
     else if (!a.model) a.model = k;
     else throw new Error('unexpected argument ' + k);
   }
@@ -50,11 +57,57 @@ function pct(sorted, q) {
   return sorted[idx];
 }
 
+// Reads ORT's trace (Chrome trace JSON: one "Node" event per kernel run,
+// named "<node>_kernel_time", dur in microseconds) and summarizes the timed
+// runs (the first `warmup` runs are skipped).
+function summarizeProfile(session, prefix, warmup, iters) {
+  const fs = require('fs'), path = require('path');
+  session.endProfiling();
+  const dir = path.dirname(prefix), base = path.basename(prefix);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'));
+  if (files.length === 0) throw new Error('ORT wrote no profile');
+  const file = path.join(dir, files[0]);
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.unlinkSync(file);
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  const timed = runs.slice(warmup);
+  const perNode = new Map();  // name -> {op, ms: [per run]}
+  timed.forEach((run, ri) => {
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      if (e.ts < run.ts || e.ts > run.ts + run.dur) continue;
+      const name = e.name.slice(0, -'_kernel_time'.length);
+      let n = perNode.get(name);
+      if (!n) { n = { op: (e.args && e.args.op_name) || '?', ms: new Array(timed.length).fill(0) }; perNode.set(name, n); }
+      n.ms[ri] += e.dur / 1000;
+    }
+  });
+  const median = (v) => { const s = v.slice().sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+  const nodes = [...perNode.entries()].map(([name, n]) => ({ name, op: n.op, ms: median(n.ms) }));
+  const byOp = new Map();
+  let total = 0;
+  for (const n of nodes) {
+    const o = byOp.get(n.op) || { op: n.op, ms: 0, nodes: 0 };
+    o.ms += n.ms; o.nodes += 1; byOp.set(n.op, o); total += n.ms;
+  }
+  const ops = [...byOp.values()].sort((x, y) => y.ms - x.ms).map((o) => ({ ...o, pct: total > 0 ? 100 * o.ms / total : 0 }));
+  const top = nodes.slice().sort((x, y) => y.ms - x.ms);
+  let t = `ORT profile (${timed.length} runs; median ms per node)\nop                               ms      %  nodes\n`;
+  for (const o of ops) t += `${o.op.padEnd(24)} ${o.ms.toFixed(3).padStart(9)} ${o.pct.toFixed(1).padStart(6)} ${String(o.nodes).padStart(6)}\n`;
+  t += 'nodes in order\n';
+  for (const n of nodes) t += `  ${n.name.padEnd(48)} ${n.op.padEnd(20)} ${n.ms.toFixed(3).padStart(8)}\n`;
+  process.stderr.write(t);
+  return { runs: timed.length, nodes_ms: total, by_op: ops, top_nodes: top.slice(0, 20) };
+}
+
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const t0 = process.hrtime.bigint();
+  const os = require('os'), fs = require('fs'), path = require('path');
+  const profPrefix = path.join(os.tmpdir(), 'ort_bench_' + process.pid);
   const session = await ort.InferenceSession.create(a.model, {
     executionProviders: ['cpu'],
+    ...(a.profile ? { enableProfiling: true, profileFilePrefix: profPrefix } : {}),
     intraOpNumThreads: a.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -93,6 +146,7 @@ async function main() {
     median_cpu_ms: pct(cpuSorted, 0.5),
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
+  if (a.profile) out.profile = summarizeProfile(session, profPrefix, a.warmup, a.iters);
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 

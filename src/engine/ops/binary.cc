@@ -389,24 +389,56 @@ class BinaryKernel : public Kernel {
     float* Y = y->data<float>();
     const bool mul = op_ == BinOp::kMul;
     const int64_t s_batch = ss[0] == 1 ? 0 : C;
+    if (B == 16) {
+      mul ? ScaleBlocked<16, true>(X, S, Y, N, C, CB, plane, s_batch)
+          : ScaleBlocked<16, false>(X, S, Y, N, C, CB, plane, s_batch);
+    } else if (B == 8) {
+      mul ? ScaleBlocked<8, true>(X, S, Y, N, C, CB, plane, s_batch)
+          : ScaleBlocked<8, false>(X, S, Y, N, C, CB, plane, s_batch);
+    } else {
+      return Status::Internal("binary op got an unexpected channel block");
+    }
+    return Status::Ok();
+  }
+
+  // Constant block width and operation, the lanes in Float4 registers
+  // (common.h): with a run-time width the lane loop stayed scalar, ~2x
+  // ORT's time for EfficientNet-B0's squeeze-excitation Muls.
+  template <int B, bool kMul>
+  static void ScaleBlocked(const float* X, const float* S, float* Y, int64_t N, int64_t C, int64_t CB,
+                           int64_t plane, int64_t s_batch) {
+    static_assert(B == 8 || B == 16);
+    auto op = [](Float4 x, Float4 v) -> Float4 {
+      if constexpr (kMul) {
+        return x * v;
+      } else {
+        return x + v;
+      }
+    };
 #pragma omp parallel for collapse(2) if (N * CB * plane * B >= (1 << 16))
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t cb = 0; cb < CB; ++cb) {
-        float v[16];
-        for (int64_t l = 0; l < B; ++l) {
+        float v[16] = {};
+        for (int l = 0; l < B; ++l) {
           const int64_t c = cb * B + l;
           v[l] = c < C ? S[n * s_batch + c] : 0.f;
         }
+        const Float4 v0 = LoadFloat4(v), v1 = LoadFloat4(v + 4), v2 = LoadFloat4(v + 8),
+                     v3 = LoadFloat4(v + 12);
         const float* xp = X + (n * CB + cb) * plane * B;
         float* yp = Y + (n * CB + cb) * plane * B;
         for (int64_t i = 0; i < plane; ++i) {
-          for (int64_t l = 0; l < B; ++l) {
-            yp[i * B + l] = mul ? xp[i * B + l] * v[l] : xp[i * B + l] + v[l];
+          const float* x = xp + i * B;
+          float* y = yp + i * B;
+          StoreFloat4(y, op(LoadFloat4(x), v0));
+          StoreFloat4(y + 4, op(LoadFloat4(x + 4), v1));
+          if constexpr (B == 16) {
+            StoreFloat4(y + 8, op(LoadFloat4(x + 8), v2));
+            StoreFloat4(y + 12, op(LoadFloat4(x + 12), v3));
           }
         }
       }
     }
-    return Status::Ok();
   }
 
   BinOp op_;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -138,6 +139,20 @@ Status SetStringOutput(KernelContext& ctx, size_t i, const Shape& shape, std::ve
 // MaxPool with the Indices output (max_pool_indices.cc); pool.cc's factory
 // hands such nodes over after reading the shared attributes.
 Result<std::unique_ptr<Kernel>> MakeMaxPoolWithIndices(SpatialParams p, int64_t storage_order);
+
+// Four float lanes as one GCC vector: an SSE register at the baseline
+// x86-64 ISA the build targets. Loops over the B lanes of a channel block
+// (blocked activations, see KernelContext::blocked_channels) use B/4 of
+// them as named locals so they stay in registers; with a run-time block
+// width GCC -O2 left such loops scalar, and a 16-lane vector type or an
+// array of accumulators was kept on the stack.
+typedef float Float4 __attribute__((vector_size(4 * sizeof(float))));
+inline Float4 LoadFloat4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void StoreFloat4(float* p, Float4 v) { std::memcpy(p, &v, sizeof(v)); }
 
 }  // namespace citadel::engine::ops
 

@@ -10,6 +10,7 @@
 // directly and writes plain [N, C, 1, 1]. Plain inputs use the reference
 // loops, which the tests compare the fast path against.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -281,27 +282,62 @@ class GlobalPoolKernel : public Kernel {
     CITADEL_ASSIGN_OR_RETURN(Tensor * y, ctx.AllocateUninitialized(0, DType::kFloat32, {N, C, 1, 1}));
     const float* X = x.data<float>();
     float* Y = y->data<float>();
-    const bool is_max = is_max_;
+    if (B == 16) {
+      is_max_ ? ReduceBlocked<16, true>(X, Y, N, C, CB, plane) : ReduceBlocked<16, false>(X, Y, N, C, CB, plane);
+    } else if (B == 8) {
+      is_max_ ? ReduceBlocked<8, true>(X, Y, N, C, CB, plane) : ReduceBlocked<8, false>(X, Y, N, C, CB, plane);
+    } else {
+      return Status::Internal("global pool got an unexpected channel block");
+    }
+    return Status::Ok();
+  }
+
+  // Block width and reduction as template arguments, the lanes in Float4
+  // registers (common.h): with a run-time width the lane loops stayed
+  // scalar, and EfficientNet-B0's 17 squeeze-excitation pools cost ~1 ms
+  // per batch-1 Run against ORT's 0.2 ms.
+  template <int B, bool kMax>
+  static void ReduceBlocked(const float* X, float* Y, int64_t N, int64_t C, int64_t CB, int64_t plane) {
+    static_assert(B == 8 || B == 16);
+    using V4 = Float4;
+    auto load = LoadFloat4;
+    auto op = [](V4 a, V4 b) -> V4 {
+      if constexpr (kMax) {
+        return a > b ? a : b;
+      } else {
+        return a + b;
+      }
+    };
 #pragma omp parallel for collapse(2) if (N * CB * plane > 65536)
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t cb = 0; cb < CB; ++cb) {
         const float* p = X + (n * CB + cb) * plane * B;
-        float acc[16];
-        for (int64_t l = 0; l < B; ++l) acc[l] = is_max ? p[l] : 0.f;
+        V4 a0 = load(p), a1 = load(p + 4), a2 = a0, a3 = a1;
+        if constexpr (B == 16) {
+          a2 = load(p + 8);
+          a3 = load(p + 12);
+        }
+        if constexpr (!kMax) a0 = a1 = a2 = a3 = V4{0, 0, 0, 0};
         for (int64_t i = 0; i < plane; ++i) {
           const float* q = p + i * B;
-          if (is_max) {
-            for (int64_t l = 0; l < B; ++l) acc[l] = std::max(acc[l], q[l]);
-          } else {
-            for (int64_t l = 0; l < B; ++l) acc[l] += q[l];
+          a0 = op(a0, load(q));
+          a1 = op(a1, load(q + 4));
+          if constexpr (B == 16) {
+            a2 = op(a2, load(q + 8));
+            a3 = op(a3, load(q + 12));
           }
         }
+        float acc[16];
+        std::memcpy(acc, &a0, sizeof(V4));
+        std::memcpy(acc + 4, &a1, sizeof(V4));
+        std::memcpy(acc + 8, &a2, sizeof(V4));
+        std::memcpy(acc + 12, &a3, sizeof(V4));
+        const float inv = 1.f / static_cast<float>(plane);
         for (int64_t l = 0; l < B && cb * B + l < C; ++l) {
-          Y[n * C + cb * B + l] = is_max ? acc[l] : acc[l] / static_cast<float>(plane);
+          Y[n * C + cb * B + l] = kMax ? acc[l] : acc[l] * inv;
         }
       }
     }
-    return Status::Ok();
   }
 
   bool is_max_;

@@ -500,6 +500,119 @@ void FuseMatMulEpilogues(Graph* g, OptimizeStats* stats) {
   g->nodes = std::move(kept);
 }
 
+// The Conv attributes of a plain 2-D convolution: every stride `stride`,
+// every pad `pad`, dilations 1, no auto_pad, `group` groups.
+bool ConvAttrsAre(const Node& n, int64_t group, int64_t stride, int64_t pad) {
+  auto g = n.attrs.GetInt("group", 1);
+  auto st = n.attrs.GetInts("strides", {1, 1});
+  auto pd = n.attrs.GetInts("pads", {0, 0, 0, 0});
+  auto dl = n.attrs.GetInts("dilations", {1, 1});
+  auto ap = n.attrs.GetString("auto_pad", "NOTSET");
+  return g.ok() && *g == group && st.ok() && *st == std::vector<int64_t>{stride, stride} &&
+         pd.ok() && *pd == std::vector<int64_t>{pad, pad, pad, pad} && dl.ok() &&
+         *dl == std::vector<int64_t>{1, 1} && ap.ok() && *ap == "NOTSET";
+}
+
+// A 1x1 Conv (+ eltwise post-ops) whose only reader is a depthwise 3x3
+// Conv (stride 1 or 2, pads 1, + eltwise post-ops) becomes one ai.citadel
+// ConvDw (ops/conv_dw.cc: oneDNN's append_dw fusion), when the 1x1's
+// output map is at least kMinDwFuseArea: measured on the 2-vCPU AVX-512
+// box, the fused primitive takes 10-23% less time than the pair at 56x56
+// and 112x112 (MobileNetV2's and EfficientNet-B0's first blocks) and is
+// 0-8% slower at 28x28 and below at batch 1. Runs after the post-op
+// fusion (the Convs carry their activations) and after BN folding (the
+// biases are constants).
+constexpr int64_t kMinDwFuseArea = 56 * 56;
+
+void FuseConvDepthwise(Graph* g, OptimizeStats* stats) {
+  const size_t n_nodes = g->nodes.size();
+  std::vector<std::vector<size_t>> readers(g->values.size());
+  std::vector<bool> escapes(g->values.size(), false);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    for (int in : g->nodes[n].inputs) {
+      if (in != kNoValue) readers[in].push_back(n);
+    }
+  }
+  for (int id : g->output_ids) escapes[id] = true;
+  auto weights = [&](const Node& n, const Shape& w_shape) {
+    return n.inputs.size() == 3 && IsF32Constant(*g, n.inputs[1]) && IsF32Constant(*g, n.inputs[2]) &&
+           g->values[n.inputs[1]].constant.shape() == w_shape &&
+           g->values[n.inputs[2]].constant.shape() == Shape{w_shape[0]};
+  };
+  auto eltwise_only = [](const Node& n, const char* kinds, const char* params) {
+    auto post = ops::ReadPostOps(n.attrs, kinds, params);
+    if (!post.ok()) return std::optional<std::vector<PostOp>>();
+    for (const PostOp& op : *post) {
+      if (op.kind == PostKind::kSum) return std::optional<std::vector<PostOp>>();
+    }
+    return std::optional<std::vector<PostOp>>(*post);
+  };
+  std::vector<bool> removed(n_nodes, false);
+  bool fused_any = false;
+  for (size_t c = 0; c < n_nodes; ++c) {
+    const Node& pw = g->nodes[c];
+    if (pw.op_type != "Conv" || !pw.domain.empty() || pw.outputs.size() != 1 || pw.inputs.size() != 3) {
+      continue;
+    }
+    const auto& xt = g->values[pw.inputs[0]].type;
+    if (!xt.dtype || *xt.dtype != DType::kFloat32 || !xt.shape || xt.shape->size() != 4) continue;
+    const Shape& xs = *xt.shape;
+    if (xs[1] <= 0 || xs[2] <= 0 || xs[3] <= 0 || xs[2] * xs[3] < kMinDwFuseArea) continue;
+    if (!IsF32Constant(*g, pw.inputs[1])) continue;
+    const Shape ws = g->values[pw.inputs[1]].constant.shape();
+    if (ws.size() != 4 || ws[1] != xs[1] || ws[2] != 1 || ws[3] != 1 || !weights(pw, ws) ||
+        !ConvAttrsAre(pw, 1, 1, 0)) {
+      continue;
+    }
+    const int mid = pw.outputs[0];
+    if (mid == kNoValue || escapes[mid] || readers[mid].size() != 1) continue;
+    const size_t d = readers[mid][0];
+    const Node& dw = g->nodes[d];
+    if (removed[d] || dw.op_type != "Conv" || !dw.domain.empty() || dw.outputs.size() != 1 ||
+        dw.inputs.size() != 3 || dw.inputs[0] != mid) {
+      continue;
+    }
+    const int64_t M = ws[0];
+    if (!weights(dw, Shape{M, 1, 3, 3})) continue;
+    int64_t stride = 0;
+    for (int64_t s : {1, 2}) {
+      if (ConvAttrsAre(dw, M, s, 1)) stride = s;
+    }
+    if (stride == 0) continue;
+    auto pw_post = eltwise_only(pw, ops::kPostKindsAttr, ops::kPostParamsAttr);
+    auto dw_post = eltwise_only(dw, ops::kPostKindsAttr, ops::kPostParamsAttr);
+    if (!pw_post || !dw_post) continue;
+    // The pair becomes one node where the depthwise was (its inputs all
+    // exist there: the 1x1's come before the 1x1).
+    Node fused;
+    fused.name = pw.name;
+    fused.op_type = "ConvDw";
+    fused.domain = ops::kCitadelDomain;
+    fused.inputs = {pw.inputs[0], pw.inputs[1], pw.inputs[2], dw.inputs[1], dw.inputs[2]};
+    fused.outputs = dw.outputs;
+    Attribute st;
+    st.kind = Attribute::Kind::kInt;
+    st.i = stride;
+    fused.attrs.Set("stride", st);
+    if (!pw_post->empty()) ops::AppendPostOps(&fused.attrs, *pw_post);
+    if (!dw_post->empty()) {
+      ops::AppendPostOps(&fused.attrs, *dw_post, ops::kDwPostKindsAttr, ops::kDwPostParamsAttr);
+    }
+    g->nodes[d] = std::move(fused);
+    removed[c] = true;
+    ++stats->fused;
+    fused_any = true;
+  }
+  if (!fused_any) return;
+  g->opsets[ops::kCitadelDomain] = 1;
+  std::vector<Node> kept;
+  kept.reserve(n_nodes);
+  for (size_t n = 0; n < n_nodes; ++n) {
+    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
+  }
+  g->nodes = std::move(kept);
+}
+
 }  // namespace
 
 void FuseForInference(Graph* g, OptimizeStats* stats) {
@@ -614,6 +727,7 @@ void FuseForInference(Graph* g, OptimizeStats* stats) {
     for (size_t k : at[n]) kept.push_back(std::move(g->nodes[k]));
   }
   g->nodes = std::move(kept);
+  FuseConvDepthwise(g, stats);
 }
 
 }  // namespace citadel::engine

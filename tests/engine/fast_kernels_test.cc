@@ -400,6 +400,71 @@ TEST(BlockedLayout, SqueezeExcitationMulMatchesReference) {
   }
 }
 
+// MobileNetV2's / EfficientNet's expand + depthwise pair: a 1x1 Conv
+// (+ BatchNorm, ReLU6 or SiLU) read only by a depthwise 3x3 Conv (stride 1
+// or 2, + activation) on a map of at least 56x56 becomes one ai.citadel
+// ConvDw (oneDNN append_dw). Partial last channel block (40 channels), odd
+// sizes with stride 2, dynamic batch, 1 and 2 threads; then the unfused
+// fallbacks: the pair's output is a graph output (plain) and an input with
+// fewer channels than a block (plain input).
+TEST(FastConvDw, ExpandDepthwisePairMatchesReference) {
+  struct Case {
+    int64_t c, m, h, w, stride;
+    bool swish, dw_is_output;
+  };
+  for (const Case& k : {Case{16, 48, 56, 56, 1, false, false}, Case{24, 40, 57, 59, 2, true, false},
+                        Case{16, 32, 56, 58, 2, false, true}, Case{8, 48, 56, 56, 1, true, false}}) {
+    SCOPED_TRACE(std::to_string(k.c) + "->" + std::to_string(k.m) + " stride " + std::to_string(k.stride));
+    Builder b;
+    const int64_t oh = (k.h - 1) / k.stride + 1, ow = (k.w - 1) / k.stride + 1;
+    b.Input("x", {-1, k.c, k.h, k.w});
+    b.Init("W0", {k.c, k.c, 1, 1}, -0.4f, 0.4f);
+    b.Init("W1", {k.m, k.c, 1, 1}, -0.4f, 0.4f);
+    b.Init("B1", {k.m}, -0.2f, 0.2f);
+    b.Init("g", {k.m}, 0.5f, 1.5f);
+    b.Init("be", {k.m}, -0.5f, 0.5f);
+    b.Init("mu", {k.m}, -0.2f, 0.2f);
+    b.Init("var", {k.m}, 0.5f, 1.5f);
+    b.Init("Wd", {k.m, 1, 3, 3}, -0.4f, 0.4f);
+    b.Init("Bd", {k.m}, -0.2f, 0.2f);
+    b.Init("W3", {16, k.m, 1, 1}, -0.3f, 0.3f);
+    b.Init("lo", {}, 0.f, 0.f);
+    b.Init("hi", {}, 6.f, 6.f);
+    b.Node("Conv", {"x", "W0"}, {"x0"});  // graph inputs are plain; its output can be blocked
+    b.Node("Conv", {"x0", "W1", "B1"}, {"e"});
+    b.Node("BatchNormalization", {"e", "g", "be", "mu", "var"}, {"en"});
+    if (k.swish) {
+      b.Node("Sigmoid", {"en"}, {"es"});
+      b.Node("Mul", {"en", "es"}, {"ea"});
+    } else {
+      b.Node("Clip", {"en", "lo", "hi"}, {"ea"});
+    }
+    auto* dw = b.Node("Conv", {"ea", "Wd", "Bd"}, {"d"});
+    Builder::Int(dw, "group", k.m);
+    Builder::Ints(dw, "kernel_shape", {3, 3});
+    Builder::Ints(dw, "pads", {1, 1, 1, 1});
+    Builder::Ints(dw, "strides", {k.stride, k.stride});
+    if (k.swish) {
+      b.Node("Sigmoid", {"d"}, {"ds"});
+      b.Node("Mul", {"ds", "d"}, {"da"});
+    } else {
+      b.Node("Clip", {"d", "lo", "hi"}, {"da"});
+    }
+    if (k.dw_is_output) {
+      b.Output("da", {-1, k.m, oh, ow});
+    } else {
+      b.Node("Conv", {"da", "W3"}, {"y"});
+      b.Output("y", {-1, 16, oh, ow});
+    }
+    EXPECT_NE(FastDescription(b).find("ConvDw x1"), std::string::npos) << FastDescription(b);
+    for (int64_t n : {1, 2}) {
+      for (int threads : {1, 2}) {
+        ExpectFastMatchesReference(b, {{"x", Random({n, k.c, k.h, k.w}, b.rng())}}, threads);
+      }
+    }
+  }
+}
+
 TEST(FastBinary, BroadcastPatternsMatchReference) {
   struct Case {
     const char* op;

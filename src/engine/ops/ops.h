@@ -17,6 +17,7 @@ void RegisterUnaryOps(OpRegistry& r);        // unary.cc: Relu Sigmoid Tanh Exp 
 void RegisterClipOps(OpRegistry& r);         // clip.cc
 void RegisterIdentityOps(OpRegistry& r);     // identity.cc: Identity Dropout
 void RegisterConvOps(OpRegistry& r);         // conv.cc
+void RegisterConvDwOps(OpRegistry& r);       // conv_dw.cc: internal fused 1x1 + depthwise ConvDw
 void RegisterPoolOps(OpRegistry& r);         // pool.cc: MaxPool AveragePool Global*Pool
 void RegisterGemmOps(OpRegistry& r);         // gemm.cc
 void RegisterMatMulOps(OpRegistry& r);       // matmul.cc

@@ -40,11 +40,17 @@ inline constexpr const char* kPostKindsAttr = "_citadel_post_kinds";
 inline constexpr const char* kPostParamsAttr = "_citadel_post_params";
 inline constexpr size_t kConvSumInput = 3;
 
-inline Result<std::vector<PostOp>> ReadPostOps(const Attributes& attrs) {
+// The depthwise half of ai.citadel ConvDw (conv_dw.cc) keeps its own list.
+inline constexpr const char* kDwPostKindsAttr = "_citadel_dw_post_kinds";
+inline constexpr const char* kDwPostParamsAttr = "_citadel_dw_post_params";
+
+inline Result<std::vector<PostOp>> ReadPostOps(const Attributes& attrs,
+                                               const char* kinds_attr = kPostKindsAttr,
+                                               const char* params_attr = kPostParamsAttr) {
   std::vector<PostOp> ops;
-  if (!attrs.Has(kPostKindsAttr)) return ops;
-  CITADEL_ASSIGN_OR_RETURN(auto kinds, attrs.GetInts(kPostKindsAttr, {}));
-  CITADEL_ASSIGN_OR_RETURN(auto params, attrs.GetFloats(kPostParamsAttr));
+  if (!attrs.Has(kinds_attr)) return ops;
+  CITADEL_ASSIGN_OR_RETURN(auto kinds, attrs.GetInts(kinds_attr, {}));
+  CITADEL_ASSIGN_OR_RETURN(auto params, attrs.GetFloats(params_attr));
   if (params.size() != 2 * kinds.size()) return Status::Internal("bad fused post-op attributes");
   for (size_t i = 0; i < kinds.size(); ++i) {
     if (kinds[i] < 1 || kinds[i] > 6) return Status::Internal("bad fused post-op kind");
@@ -53,7 +59,9 @@ inline Result<std::vector<PostOp>> ReadPostOps(const Attributes& attrs) {
   return ops;
 }
 
-inline void AppendPostOps(Attributes* attrs, const std::vector<PostOp>& ops) {
+inline void AppendPostOps(Attributes* attrs, const std::vector<PostOp>& ops,
+                          const char* kinds_attr = kPostKindsAttr,
+                          const char* params_attr = kPostParamsAttr) {
   Attribute k, p;
   k.kind = Attribute::Kind::kInts;
   p.kind = Attribute::Kind::kFloats;
@@ -62,8 +70,8 @@ inline void AppendPostOps(Attributes* attrs, const std::vector<PostOp>& ops) {
     p.floats.push_back(op.alpha);
     p.floats.push_back(op.beta);
   }
-  attrs->Set(kPostKindsAttr, std::move(k));
-  attrs->Set(kPostParamsAttr, std::move(p));
+  attrs->Set(kinds_attr, std::move(k));
+  attrs->Set(params_attr, std::move(p));
 }
 
 // Reference: applies one elementwise post-op in place (not kSum).
@@ -87,9 +95,9 @@ void ApplyEltwise(const PostOp& op, T* y, size_t n) {
   }
 }
 
-// The oneDNN post-op chain for `ops`.
-inline dnnl::post_ops ToDnnl(const std::vector<PostOp>& ops) {
-  dnnl::post_ops po;
+// Appends `ops` to a oneDNN post-op chain.
+inline void AppendDnnl(const std::vector<PostOp>& ops, dnnl::post_ops* out) {
+  dnnl::post_ops& po = *out;
   for (const PostOp& op : ops) {
     switch (op.kind) {
       case PostKind::kRelu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
@@ -106,6 +114,12 @@ inline dnnl::post_ops ToDnnl(const std::vector<PostOp>& ops) {
       case PostKind::kSum: po.append_sum(1.f); break;
     }
   }
+}
+
+// The oneDNN post-op chain for `ops`.
+inline dnnl::post_ops ToDnnl(const std::vector<PostOp>& ops) {
+  dnnl::post_ops po;
+  AppendDnnl(ops, &po);
   return po;
 }
 

@@ -8,6 +8,7 @@ void RegisterAll(OpRegistry& r) {
   RegisterClipOps(r);
   RegisterIdentityOps(r);
   RegisterConvOps(r);
+  RegisterConvDwOps(r);
   RegisterPoolOps(r);
   RegisterGemmOps(r);
   RegisterMatMulOps(r);

@@ -300,7 +300,6 @@ class GlobalPoolKernel : public Kernel {
   static void ReduceBlocked(const float* X, float* Y, int64_t N, int64_t C, int64_t CB, int64_t plane) {
     static_assert(B == 8 || B == 16);
     using V4 = Float4;
-    auto load = LoadFloat4;
     auto op = [](V4 a, V4 b) -> V4 {
       if constexpr (kMax) {
         return a > b ? a : b;
@@ -312,19 +311,19 @@ class GlobalPoolKernel : public Kernel {
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t cb = 0; cb < CB; ++cb) {
         const float* p = X + (n * CB + cb) * plane * B;
-        V4 a0 = load(p), a1 = load(p + 4), a2 = a0, a3 = a1;
+        V4 a0 = LoadFloat4(p), a1 = LoadFloat4(p + 4), a2 = a0, a3 = a1;
         if constexpr (B == 16) {
-          a2 = load(p + 8);
-          a3 = load(p + 12);
+          a2 = LoadFloat4(p + 8);
+          a3 = LoadFloat4(p + 12);
         }
         if constexpr (!kMax) a0 = a1 = a2 = a3 = V4{0, 0, 0, 0};
         for (int64_t i = 0; i < plane; ++i) {
           const float* q = p + i * B;
-          a0 = op(a0, load(q));
-          a1 = op(a1, load(q + 4));
+          a0 = op(a0, LoadFloat4(q));
+          a1 = op(a1, LoadFloat4(q + 4));
           if constexpr (B == 16) {
-            a2 = op(a2, load(q + 8));
-            a3 = op(a3, load(q + 12));
+            a2 = op(a2, LoadFloat4(q + 8));
+            a3 = op(a3, LoadFloat4(q + 12));
           }
         }
         float acc[16];

@@ -96,6 +96,10 @@ class Tensor {
   const std::vector<std::string>& strings() const;
   std::vector<std::string>& mutable_strings();
 
+  // True when no other Tensor shares this one's storage (copies and
+  // Reshaped views share it); the engine may then write over it in place.
+  bool sole_owner() const { return buffer_ != nullptr && buffer_.use_count() == 1; }
+
   // Same buffer, new shape with the same element count.
   Result<Tensor> Reshaped(const Shape& new_shape) const;
   Tensor Clone() const;

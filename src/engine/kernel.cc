@@ -57,6 +57,15 @@ Result<Tensor> KernelContext::NewTensor(DType dtype, const Shape& shape, bool ze
   return Tensor::Wrap(dtype, shape, std::move(block), data, bytes > 0 ? bytes : elem);
 }
 
+bool KernelContext::TakeInputAsOutput(size_t in, size_t out) {
+  if (in >= donor_slots_.size() || out >= outputs_->size()) return false;
+  Tensor* slot = donor_slots_[in];
+  if (slot == nullptr || !slot->valid() || !slot->sole_owner()) return false;
+  (*outputs_)[out] = std::move(*slot);
+  *slot = Tensor();
+  return true;
+}
+
 const Tensor* KernelInit::ConstantInput(size_t i) const {
   if (i >= node.inputs.size() || node.inputs[i] == kNoValue) return nullptr;
   const Value& v = graph.values[node.inputs[i]];

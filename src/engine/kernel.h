@@ -70,6 +70,17 @@ class KernelContext {
     out_blocked_ = out_blocked;
   }
 
+  // In-place outputs. An input whose value dies at this step (no later step
+  // and no other input of this node reads it, it is not a graph input,
+  // constant or output: Step::donors) and whose storage nobody else holds
+  // can become output `out`: the tensor moves into the output, so the kernel
+  // writes over it instead of copying it first (a Conv's fused residual).
+  // Returns false, changing nothing, when that is not allowed; after true,
+  // input(in) is an empty tensor: read it through output(out).
+  bool TakeInputAsOutput(size_t in, size_t out);
+  void SetDonors(std::span<Tensor* const> donor_slots) { donor_slots_ = donor_slots; }
+  Tensor* mutable_output(size_t i) { return &(*outputs_)[i]; }
+
  private:
   std::span<const Tensor* const> inputs_;
   std::vector<Tensor>* outputs_;
@@ -77,6 +88,7 @@ class KernelContext {
   std::span<const int64_t> in_blocked_;
   bool out_blocked_ = false;
   BufferPool* pool_ = nullptr;
+  std::span<Tensor* const> donor_slots_;  // per input: its slot when donatable, else nullptr
 };
 
 class Kernel {

@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 namespace citadel::engine {
@@ -94,15 +96,22 @@ Status CheckSupported(const Graph& g, const OpRegistry& registry) {
 Status ExecutePlan(const Graph& g, const Plan& plan, std::vector<Tensor>* slots,
                    size_t max_tensor_bytes, BufferPool* pool, std::vector<NodeTiming>* profile) {
   std::vector<const Tensor*> in_ptrs;
+  std::vector<Tensor*> donor_slots;
   std::vector<Tensor> outs;
   for (const Step& step : plan.steps) {
     const Node& node = g.nodes[step.node];
     in_ptrs.clear();
-    for (int in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &(*slots)[in]);
+    donor_slots.clear();
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int in = node.inputs[i];
+      in_ptrs.push_back(in == kNoValue ? nullptr : &(*slots)[in]);
+      if (!step.donors.empty()) donor_slots.push_back(step.donors[i] ? &(*slots)[in] : nullptr);
+    }
     outs.assign(node.outputs.size(), Tensor());
     KernelContext ctx(in_ptrs, &outs, max_tensor_bytes);
     ctx.SetLayout(step.in_blocked, step.out_blocked);
     ctx.SetPool(pool);
+    ctx.SetDonors(donor_slots);
     const auto start = profile ? std::chrono::steady_clock::now()
                                : std::chrono::steady_clock::time_point();
     Status st = step.kernel->Run(ctx);
@@ -150,6 +159,28 @@ Result<Plan> BuildPlan(const Graph& g, const OpRegistry& registry) {
   for (size_t v = 0; v < g.values.size(); ++v) {
     if (last_use[v] < 0 || is_output[v]) continue;
     plan.steps[last_use[v]].release_after.push_back(static_cast<int>(v));
+  }
+  // Donatable inputs (in-place outputs): only values this graph's nodes
+  // produce, so never a graph input (the caller's memory), a constant (the
+  // model's weights) or a value of an enclosing graph.
+  std::vector<bool> produced(g.values.size(), false);
+  for (const Node& node : g.nodes) {
+    for (int o : node.outputs) {
+      if (o != kNoValue) produced[o] = true;
+    }
+  }
+  for (Step& step : plan.steps) {
+    const Node& node = g.nodes[step.node];
+    std::vector<bool> donors(node.inputs.size(), false);
+    bool any = false;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (v == kNoValue || !produced[v] || is_output[v] || g.values[v].is_constant()) continue;
+      if (std::count(node.inputs.begin(), node.inputs.end(), v) != 1) continue;
+      if (std::find(step.release_after.begin(), step.release_after.end(), v) == step.release_after.end()) continue;
+      donors[i] = any = true;
+    }
+    if (any) step.donors = std::move(donors);
   }
   PlanLayouts(g, is_output, &plan);
   return plan;

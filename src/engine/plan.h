@@ -23,6 +23,11 @@ struct Step {
   // input is blocked. out_blocked: output 0 is stored blocked.
   std::vector<int64_t> in_blocked;
   bool out_blocked = false;
+  // Per input: true when its value may become an output of this step
+  // (KernelContext::TakeInputAsOutput): produced by a node of this graph,
+  // released after this step, read once by this node, not a graph output.
+  // Empty when no input qualifies.
+  std::vector<bool> donors;
 };
 
 struct Plan {

@@ -364,6 +364,54 @@ TEST(BlockedLayout, ResidualPartialBlockAndFallbacksMatchReference) {
   ExpectFastMatchesReference(b, {{"x", Random({2, 16, 11, 11}, b.rng())}}, 1);
 }
 
+// A fused residual whose value dies at the Conv is written over in place
+// (no copy into a fresh output); one that a later node still reads, that is
+// a graph output or that is the Conv's own input as well must survive
+// unchanged. Each variant is checked against the reference, and the
+// in-place executions are counted. The residual conv's output feeds another
+// Conv, so it is blocked like its residual (as in ResNet's blocks).
+TEST(FastConv, InPlaceResidualOnlyWhenTheResidualDies) {
+  struct Variant {
+    const char* name;
+    bool read_later, graph_output, same_as_input;
+    uint64_t in_place;  // expected in-place executions per Run
+  };
+  const Variant variants[] = {
+      {"dies at the conv", false, false, false, 1},
+      // The first residual conv must copy; the second, its last reader, may not.
+      {"read by a later residual conv", true, false, false, 1},
+      {"graph output", false, true, false, 0},
+      {"also the conv input", false, false, true, 0},
+  };
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    Builder b;
+    b.Input("x", {2, 16, 10, 10});
+    b.Init("Wa", {32, 16, 1, 1}, -0.3f, 0.3f);
+    b.Init("Wb", {32, v.same_as_input ? 32 : 16, 3, 3}, -0.2f, 0.2f);
+    b.Init("Bb", {32}, -0.5f, 0.5f);
+    b.Init("Wc", {32, 32, 1, 1}, -0.3f, 0.3f);
+    b.Node("Conv", {"x", "Wa"}, {"a"});
+    auto* cb = b.Node("Conv", {v.same_as_input ? "a" : "x", "Wb", "Bb"}, {"c"});
+    Builder::Ints(cb, "pads", {1, 1, 1, 1});
+    b.Node("Add", {"c", "a"}, {"s"});
+    b.Node("Relu", {"s"}, {"y"});
+    b.Node("Conv", {"y", "Wc"}, {"d"});
+    if (v.read_later) {
+      b.Node("Add", {"d", "a"}, {"o"});
+      b.Node("Relu", {"o"}, {"p"});
+      b.Node("Conv", {"p", "Wc"}, {"out"});
+    } else {
+      b.Node("Relu", {"d"}, {"out"});
+    }
+    b.Output("out", {2, 32, 10, 10});
+    if (v.graph_output) b.Output("a", {2, 32, 10, 10});
+    const uint64_t before = ops::InPlaceResidualConvs();
+    ExpectFastMatchesReference(b, {{"x", Random({2, 16, 10, 10}, b.rng())}});
+    EXPECT_EQ(ops::InPlaceResidualConvs() - before, v.in_place);
+  }
+}
+
 // The float broadcast fast paths (bias, per-channel scale, scalar, the
 // broadcast side on either input) against the generic broadcast loop;
 // shapes outside those patterns take the generic loop in both models.

@@ -53,6 +53,11 @@ void SetWinogradDisabled(bool disabled);
 uint64_t WinogradExecutions();
 void CountWinogradExecutions(uint64_t n);
 
+// Number of Conv executions in this process whose fused residual was
+// written over in place (conv.cc, KernelContext::TakeInputAsOutput) instead
+// of being copied into a new output; lets tests check that path too.
+uint64_t InPlaceResidualConvs();
+
 }  // namespace citadel::engine::ops
 
 #endif  // CITADEL_ENGINE_OPS_CONV_WINOGRAD_H_

@@ -237,6 +237,25 @@ std::optional<int> OtherInput(const Node& n, int v) {
   return std::nullopt;
 }
 
+// Who reads each value (node indices, in graph order) and which values
+// leave the graph (graph outputs): what every fuser checks before it may
+// drop an intermediate.
+struct ValueReaders {
+  std::vector<std::vector<size_t>> readers;
+  std::vector<bool> escapes;
+};
+
+ValueReaders IndexReaders(const Graph& g) {
+  ValueReaders r{std::vector<std::vector<size_t>>(g.values.size()), std::vector<bool>(g.values.size(), false)};
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    for (int in : g.nodes[n].inputs) {
+      if (in != kNoValue) r.readers[in].push_back(n);
+    }
+  }
+  for (int id : g.output_ids) r.escapes[id] = true;
+  return r;
+}
+
 // LayerNorm and GELU as exporters decompose them before opset 17 (see
 // ops/transformer.cc) become one internal node each: the pattern's last
 // node is rewritten in place (all the pattern's inputs exist before it),
@@ -244,18 +263,15 @@ std::optional<int> OtherInput(const Node& n, int v) {
 // pattern.
 void FuseTransformerPatterns(Graph* g, OptimizeStats* stats) {
   const size_t n_nodes = g->nodes.size();
-  std::vector<std::vector<size_t>> readers(g->values.size());
+  const ValueReaders value_readers = IndexReaders(*g);
+  const auto& readers = value_readers.readers;
+  const auto& escapes = value_readers.escapes;
   std::vector<int> producer(g->values.size(), -1);
-  std::vector<bool> escapes(g->values.size(), false);
   for (size_t n = 0; n < n_nodes; ++n) {
-    for (int in : g->nodes[n].inputs) {
-      if (in != kNoValue) readers[in].push_back(n);
-    }
     for (int out : g->nodes[n].outputs) {
       if (out != kNoValue) producer[out] = static_cast<int>(n);
     }
   }
-  for (int id : g->output_ids) escapes[id] = true;
   std::vector<bool> removed(n_nodes, false);
   // The only reader of v, if it is an ai.onnx `op` with one output.
   auto only = [&](int v, const char* op) -> Node* {
@@ -389,14 +405,9 @@ void FuseTransformerPatterns(Graph* g, OptimizeStats* stats) {
 // after the MatMul), the others are dropped.
 void FuseMatMulEpilogues(Graph* g, OptimizeStats* stats) {
   const size_t n_nodes = g->nodes.size();
-  std::vector<std::vector<size_t>> readers(g->values.size());
-  std::vector<bool> escapes(g->values.size(), false);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    for (int in : g->nodes[n].inputs) {
-      if (in != kNoValue) readers[in].push_back(n);
-    }
-  }
-  for (int id : g->output_ids) escapes[id] = true;
+  const ValueReaders value_readers = IndexReaders(*g);
+  const auto& readers = value_readers.readers;
+  const auto& escapes = value_readers.escapes;
   std::vector<bool> removed(n_nodes, false);
   // Shapes may hold unknown dims (-1, e.g. a dynamic batch): the kernel
   // falls back to a broadcasting Add when they differ at run time.
@@ -526,14 +537,9 @@ constexpr int64_t kMinDwFuseArea = 56 * 56;
 
 void FuseConvDepthwise(Graph* g, OptimizeStats* stats) {
   const size_t n_nodes = g->nodes.size();
-  std::vector<std::vector<size_t>> readers(g->values.size());
-  std::vector<bool> escapes(g->values.size(), false);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    for (int in : g->nodes[n].inputs) {
-      if (in != kNoValue) readers[in].push_back(n);
-    }
-  }
-  for (int id : g->output_ids) escapes[id] = true;
+  const ValueReaders value_readers = IndexReaders(*g);
+  const auto& readers = value_readers.readers;
+  const auto& escapes = value_readers.escapes;
   auto weights = [&](const Node& n, const Shape& w_shape) {
     return n.inputs.size() == 3 && IsF32Constant(*g, n.inputs[1]) && IsF32Constant(*g, n.inputs[2]) &&
            g->values[n.inputs[1]].constant.shape() == w_shape &&
@@ -619,15 +625,10 @@ void FuseForInference(Graph* g, OptimizeStats* stats) {
   FuseTransformerPatterns(g, stats);
   FuseMatMulEpilogues(g, stats);
   const size_t n_nodes = g->nodes.size();
-  // Readers of each value (node indices); graph outputs count as a reader.
-  std::vector<std::vector<size_t>> readers(g->values.size());
-  std::vector<bool> escapes(g->values.size(), false);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    for (int in : g->nodes[n].inputs) {
-      if (in != kNoValue) readers[in].push_back(n);
-    }
-  }
-  for (int id : g->output_ids) escapes[id] = true;
+  // Readers of each value (node indices); graph outputs escape.
+  const ValueReaders value_readers = IndexReaders(*g);
+  const auto& readers = value_readers.readers;
+  const auto& escapes = value_readers.escapes;
   auto sole_reader = [&](int v) -> std::optional<size_t> {
     if (v == kNoValue || escapes[v] || readers[v].size() != 1) return std::nullopt;
     return readers[v][0];

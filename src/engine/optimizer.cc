@@ -256,6 +256,18 @@ ValueReaders IndexReaders(const Graph& g) {
   return r;
 }
 
+// After a fuser rewrote some nodes into ai.citadel ops: declares that
+// domain and drops the nodes marked removed, keeping the order of the rest.
+void DropFusedAway(Graph* g, const std::vector<bool>& removed) {
+  g->opsets[ops::kCitadelDomain] = 1;
+  std::vector<Node> kept;
+  kept.reserve(g->nodes.size());
+  for (size_t n = 0; n < g->nodes.size(); ++n) {
+    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
+  }
+  g->nodes = std::move(kept);
+}
+
 // LayerNorm and GELU as exporters decompose them before opset 17 (see
 // ops/transformer.cc) become one internal node each: the pattern's last
 // node is rewritten in place (all the pattern's inputs exist before it),
@@ -386,14 +398,7 @@ void FuseTransformerPatterns(Graph* g, OptimizeStats* stats) {
     stats->fused += 4;
     fused_any = true;
   }
-  if (!fused_any) return;
-  g->opsets[ops::kCitadelDomain] = 1;
-  std::vector<Node> kept;
-  kept.reserve(n_nodes);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
-  }
-  g->nodes = std::move(kept);
+  if (fused_any) DropFusedAway(g, removed);
 }
 
 // MatMul followed by a scale (Div or Mul by a scalar constant), a bias Add
@@ -501,14 +506,7 @@ void FuseMatMulEpilogues(Graph* g, OptimizeStats* stats) {
     stats->fused += chain.size();
     fused_any = true;
   }
-  if (!fused_any) return;
-  g->opsets[ops::kCitadelDomain] = 1;
-  std::vector<Node> kept;
-  kept.reserve(n_nodes);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
-  }
-  g->nodes = std::move(kept);
+  if (fused_any) DropFusedAway(g, removed);
 }
 
 // The Conv attributes of a plain 2-D convolution: every stride `stride`,
@@ -609,14 +607,7 @@ void FuseConvDepthwise(Graph* g, OptimizeStats* stats) {
     ++stats->fused;
     fused_any = true;
   }
-  if (!fused_any) return;
-  g->opsets[ops::kCitadelDomain] = 1;
-  std::vector<Node> kept;
-  kept.reserve(n_nodes);
-  for (size_t n = 0; n < n_nodes; ++n) {
-    if (!removed[n]) kept.push_back(std::move(g->nodes[n]));
-  }
-  g->nodes = std::move(kept);
+  if (fused_any) DropFusedAway(g, removed);
 }
 
 }  // namespace

@@ -76,6 +76,12 @@ class Model {
   virtual Result<TensorList> Run(const TensorList& inputs, const RunOptions& options = {}) const = 0;
 };
 
+// True while Runs see other processes using the cores this process's
+// threads need, and OpenMP's idle threads therefore sleep at once instead
+// of spinning (src/engine/spin_governor.h). For reports such as
+// `citadel bench`.
+bool EngineSpinThrottled();
+
 }  // namespace citadel
 
 #endif  // CITADEL_ENGINE_H_

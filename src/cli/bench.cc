@@ -258,10 +258,15 @@ int RunBench(const BenchArgs& a) {
   // 1-thread run's CPU time stays close to its unloaded wall time.
   j["median_cpu_ms"] = Percentile(cpu_ms, 0.5);
   j["peak_rss_mb"] = PeakRssMb();
-  // What libgomp was started with (the binary sets PASSIVE when unset; see
-  // src/cli/openmp_env.cc).
+  // What libgomp was started with (the binary sets a bounded
+  // GOMP_SPINCOUNT when neither is set; see src/cli/openmp_env.cc), and
+  // whether the engine throttled its spinning because other processes
+  // wanted the cores (src/engine/spin_governor.h).
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   j["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "";
+  const char* spin_count = std::getenv("GOMP_SPINCOUNT");
+  j["gomp_spincount"] = spin_count != nullptr ? spin_count : "";
+  j["spin_throttled"] = EngineSpinThrottled();
   if (a.profile) {
     // Separate runs, so the clock reads per node do not touch the timings
     // above. Times are per Run, averaged over the profiled runs.

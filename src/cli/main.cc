@@ -39,7 +39,8 @@ struct BenchArgs {
   bool profile = false;
 };
 int RunBench(const BenchArgs& args);
-// Sets OMP_WAIT_POLICY=PASSIVE and re-execs when unset (src/cli/openmp_env.cc).
+// Sets a bounded GOMP_SPINCOUNT and re-execs when the user set no OpenMP
+// wait policy (src/cli/openmp_env.cc).
 void EnsureOpenMpWaitPolicy(char** argv);
 // Keeps large freed blocks in the heap (src/cli/openmp_env.cc).
 void TuneAllocatorForInference();

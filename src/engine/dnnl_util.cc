@@ -14,10 +14,14 @@ dnnl::engine& CpuEngine() {
   return *e;
 }
 
-void SetRunThreads(int threads) {
+int ResolveThreads(int threads) {
   static const int all = omp_get_num_procs();
-  omp_set_num_threads(threads > 0 ? threads : all);
+  return threads > 0 ? threads : all;
 }
+
+void SetRunThreads(int threads) { omp_set_num_threads(ResolveThreads(threads)); }
+
+int ThreadsKey() { return omp_get_max_threads(); }
 
 namespace {
 struct FreeDeleter {

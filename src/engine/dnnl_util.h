@@ -28,8 +28,16 @@ namespace citadel::engine {
 
 dnnl::engine& CpuEngine();
 
+// LoadOptions::threads resolved: 0 = all cores.
+int ResolveThreads(int threads);
 // Bounds the intra-op threads of the calling thread (0 = all cores).
 void SetRunThreads(int threads);
+
+// The calling thread's intra-op thread count. oneDNN sizes a primitive's
+// work split when it is created and always runs it with that many threads,
+// so caches of primitives include this in their key (a Run may use fewer
+// threads than Load did: src/engine/spin_governor.h).
+int ThreadsKey();
 
 // A thread-local, 64-byte aligned, grow-only buffer; `slot` picks one of a
 // few independent buffers (0: scratchpad, 1..3: reorder targets).
@@ -58,7 +66,8 @@ dnnl::memory::desc BlockedDesc(const Shape& logical);
 Result<Tensor> BlockedToPlain(const Tensor& physical, int64_t channels, size_t max_bytes);
 Result<Tensor> PlainToBlocked(const Tensor& plain, size_t max_bytes);
 
-// Primitives (or anything) created per input shape, shared by concurrent
+// Primitives (or anything) created per input shape (and thread count:
+// ThreadsKey), shared by concurrent
 // Runs: Get returns the cached entry for `key` or builds it with `make()`
 // (which may return nullptr: "no fast path for this shape", also cached, as
 // are dnnl::error throws). Bounded so that shape churn cannot grow it.
@@ -66,7 +75,8 @@ template <typename P>
 class ShapeCache {
  public:
   template <typename Make>
-  std::shared_ptr<const P> Get(const Shape& key, Make make) const {
+  std::shared_ptr<const P> Get(Shape key, Make make) const {
+    key.push_back(ThreadsKey());
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(key);
     if (it != map_.end()) return it->second;

@@ -24,6 +24,7 @@
 #include "loader.h"
 #include "optimizer.h"
 #include "plan.h"
+#include "spin_governor.h"
 
 namespace citadel {
 namespace {
@@ -144,7 +145,8 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
   }
 
   // Execute.
-  engine::SetRunThreads(threads_);
+  // Fewer threads while other processes want the cores (spin_governor.h).
+  engine::SetRunThreads(engine::GovernThreads(engine::ResolveThreads(threads_)));
   CITADEL_RETURN_IF_ERROR(engine::ExecutePlan(graph_, plan_, &slots, options.max_output_bytes,
                                               pool_.get(), options.profile));
 

@@ -1,6 +1,7 @@
 // `citadel bench` through the real binary: one JSON object on stdout, the
-// OpenMP wait policy the process re-executed itself with (libgomp reads it
-// only at load, see src/cli/openmp_env.cc), and --profile's per-op table.
+// OpenMP spin count the process re-executed itself with (libgomp reads it
+// only at load, see src/cli/openmp_env.cc), the spin governor's state, and
+// --profile's per-op table.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -31,10 +32,12 @@ nlohmann::json RunJson(const std::string& command) {
 
 const std::string kBench = " bench " + kModel + " --threads 2 --warmup 0 --iters 2 --json";
 
-TEST(BenchCli, SetsPassiveWaitPolicyWhenTheUserDidNot) {
+TEST(BenchCli, SetsABoundedSpinWhenTheUserDidNot) {
   auto j = RunJson("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u CITADEL_NO_REEXEC " + kCli + kBench);
   ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j["omp_wait_policy"], "PASSIVE");
+  EXPECT_EQ(j["omp_wait_policy"], "");
+  EXPECT_EQ(j["gomp_spincount"], "30000");
+  EXPECT_TRUE(j["spin_throttled"].is_boolean());
   EXPECT_GT(j["median_ms"].get<double>(), 0.0);
   // A Run does work, so it takes process CPU time.
   EXPECT_GT(j["median_cpu_ms"].get<double>(), 0.0);
@@ -48,9 +51,25 @@ TEST(BenchCli, KeepsTheUsersWaitPolicyAndTheEscapeHatch) {
   auto spin = RunJson("env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 " + kCli + kBench);
   ASSERT_TRUE(spin.is_object());
   EXPECT_EQ(spin["omp_wait_policy"], "");
+  EXPECT_EQ(spin["gomp_spincount"], "1000");
   auto hatch = RunJson("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT CITADEL_NO_REEXEC=1 " + kCli + kBench);
   ASSERT_TRUE(hatch.is_object());
   EXPECT_EQ(hatch["omp_wait_policy"], "");
+  EXPECT_EQ(hatch["gomp_spincount"], "");
+}
+
+// CITADEL_SPIN_GOVERNOR pins the governor (src/engine/spin_governor.h); a
+// user-chosen OMP_WAIT_POLICY switches it off.
+TEST(BenchCli, SpinGovernorCanBePinned) {
+  auto throttled = RunJson("env -u OMP_WAIT_POLICY CITADEL_SPIN_GOVERNOR=throttle " + kCli + kBench);
+  ASSERT_TRUE(throttled.is_object());
+  EXPECT_EQ(throttled["spin_throttled"], true);
+  auto off = RunJson("env -u OMP_WAIT_POLICY CITADEL_SPIN_GOVERNOR=off " + kCli + kBench);
+  ASSERT_TRUE(off.is_object());
+  EXPECT_EQ(off["spin_throttled"], false);
+  auto passive = RunJson("env OMP_WAIT_POLICY=PASSIVE CITADEL_SPIN_GOVERNOR=throttle " + kCli + kBench);
+  ASSERT_TRUE(passive.is_object());
+  EXPECT_EQ(passive["spin_throttled"], false);
 }
 
 TEST(BenchCli, ProfileReportsEveryNodeByOpType) {

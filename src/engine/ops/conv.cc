@@ -220,7 +220,8 @@ class ConvKernel : public Kernel {
 
   template <typename Make>
   std::shared_ptr<const ConvPrim> Cached(std::map<Shape, std::shared_ptr<const ConvPrim>>& cache,
-                                         const Shape& key, Make make) const {
+                                         Shape key, Make make) const {
+    key.push_back(ThreadsKey());  // oneDNN fixes a primitive's thread count
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
@@ -551,8 +552,8 @@ class ConvKernel : public Kernel {
   bool winograd_ = false;  // Winograd allowed (CITADEL_NO_WINOGRAD unset at Load)
   Tensor fast_w_, fast_b_;
   mutable std::mutex mu_;
-  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> cache_;       // by input shape
-  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> wino_cache_;  // by one image's shape
+  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> cache_;       // by input shape, threads
+  mutable std::map<Shape, std::shared_ptr<const ConvPrim>> wino_cache_;  // by one image's shape, threads
 };
 
 }  // namespace

@@ -87,18 +87,7 @@ class PoolKernel : public Kernel {
   // A oneDNN pooling from blocked to blocked for logical input `xs`;
   // nullptr when oneDNN cannot match the reference semantics here.
   std::shared_ptr<const PoolPrim> GetPrim(const Shape& xs, const PoolGeometry& g) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(xs);
-    if (it != cache_.end()) return it->second;
-    if (cache_.size() >= 16) cache_.erase(cache_.begin());
-    std::shared_ptr<PoolPrim> prim;
-    try {
-      prim = Create(xs, g);
-    } catch (const dnnl::error&) {
-      prim = nullptr;
-    }
-    cache_[xs] = prim;
-    return prim;
+    return cache_.Get(xs, [&] { return Create(xs, g); });
   }
 
   std::shared_ptr<PoolPrim> Create(const Shape& xs, const PoolGeometry& g) const {
@@ -225,8 +214,7 @@ class PoolKernel : public Kernel {
   bool is_max_;
   bool count_include_pad_;
   bool fast_ = false;
-  mutable std::mutex mu_;
-  mutable std::map<Shape, std::shared_ptr<const PoolPrim>> cache_;
+  ShapeCache<PoolPrim> cache_;
 };
 
 // Global pooling: one value per (n, c) plane.

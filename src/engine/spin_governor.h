@@ -1,0 +1,71 @@
+// Spin only while the machine has idle cores.
+//
+// Why: oneDNN runs on libgomp. Between two oneDNN calls of one Run, the
+// other threads of the team wait. If they sleep (OMP_WAIT_POLICY=PASSIVE),
+// every primitive has to wake them first; on this project's 2-vCPU VMs a
+// futex wake costs tens of microseconds, so a 2-thread batch-1 CNN ran no
+// faster than 1 thread while ONNX Runtime (whose workers spin) ran 1.6-1.9x
+// faster. If they spin and another process wants the core, a thread that
+// waits at a barrier for a preempted team-mate burns the CPU that
+// team-mate needs: on a loaded box 2-thread runs were up to 10x slower.
+//
+// So `citadel` starts libgomp with a bounded spin (GOMP_SPINCOUNT, see
+// src/cli/openmp_env.cc), and the governor watches how much CPU *other*
+// processes use (/proc/stat's busy time minus this process's own CPU time,
+// sampled at most every 0.25 s during Runs). While they take more than the
+// cores a Run's team leaves free, Runs use one thread: nobody spins and
+// nobody waits at a barrier for a preempted team-mate. When they leave, Runs
+// use their threads again. (libgomp's spin count cannot be changed after
+// start; oneDNN sizes a primitive's work split for the thread count it was
+// created with, so the kernels key their primitives by thread count, and
+// packed weights are shared between the two.)
+//
+// Off when the user chose a policy (OMP_WAIT_POLICY set) and with
+// CITADEL_SPIN_GOVERNOR=off; CITADEL_SPIN_GOVERNOR=throttle always runs
+// on one thread (A/B measurement).
+#ifndef CITADEL_ENGINE_SPIN_GOVERNOR_H_
+#define CITADEL_ENGINE_SPIN_GOVERNOR_H_
+
+#include <cstdint>
+#include <string>
+
+namespace citadel::engine {
+
+// CPU accounting at one instant: /proc/stat's aggregate line plus this
+// process's CPU time.
+struct CpuSample {
+  double wall_s = 0;        // CLOCK_MONOTONIC
+  double idle_cpu_s = 0;    // idle + iowait, summed over CPUs
+  double total_cpu_s = 0;   // every /proc/stat column, summed over CPUs
+  double own_cpu_s = 0;     // CLOCK_PROCESS_CPUTIME_ID
+};
+
+// Parses the "cpu  user nice system idle iowait irq softirq steal ..." line
+// of /proc/stat (ticks of `ticks_per_s`) into idle and total CPU seconds.
+// False when the text has no such line.
+bool ParseProcStatCpuLine(const std::string& text, double ticks_per_s, double* idle_cpu_s,
+                          double* total_cpu_s);
+
+// CPUs' worth of work that other processes did between two samples
+// (busy CPU time not spent by this process, per second of wall time).
+double OtherProcessesCpus(const CpuSample& before, const CpuSample& after);
+
+// The decision, with hysteresis: throttle when other processes use more
+// than the cores a `threads`-thread team leaves free (plus a margin for
+// background noise), release only when they are clearly below it again.
+bool ShouldThrottle(bool throttled_now, double other_cpus, int cpus, int threads);
+
+// Called by Model::Run with the Run's intra-op threads (resolved, >= 1);
+// returns the threads to use: `threads`, or 1 while throttled. Cheap: a
+// clock read unless a sample is due.
+int GovernThreads(int threads);
+
+// Whether Runs are throttled to one thread now (for `citadel bench`).
+bool SpinThrottled();
+
+// Tests: "auto", "off" or "throttle", as CITADEL_SPIN_GOVERNOR would set.
+void SetSpinGovernorModeForTesting(const std::string& mode);
+
+}  // namespace citadel::engine
+
+#endif  // CITADEL_ENGINE_SPIN_GOVERNOR_H_

@@ -121,6 +121,7 @@ void EliminateDeadNodes(Graph* g, OptimizeStats* stats) {
 // ---- Inference fusions (see optimizer.h) -----------------------------------
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <optional>
 
@@ -534,6 +535,8 @@ bool ConvAttrsAre(const Node& n, int64_t group, int64_t stride, int64_t pad) {
 constexpr int64_t kMinDwFuseArea = 56 * 56;
 
 void FuseConvDepthwise(Graph* g, OptimizeStats* stats) {
+  // A/B switch for measurements (docs/performance.md).
+  if (const char* v = std::getenv("CITADEL_NO_CONVDW"); v != nullptr && v[0] == '1') return;
   const size_t n_nodes = g->nodes.size();
   const ValueReaders value_readers = IndexReaders(*g);
   const auto& readers = value_readers.readers;

@@ -28,6 +28,7 @@
 #include "conv_winograd.h"
 #include "ops.h"
 #include "post_ops.h"
+#include "silu.h"
 
 namespace citadel::engine::ops {
 namespace {
@@ -58,8 +59,13 @@ struct ConvPrim {
 class ConvKernel : public Kernel {
  public:
   ConvKernel(SpatialParams p, int64_t group, std::vector<PostOp> post)
-      : p_(std::move(p)), group_(group), post_(std::move(post)) {
+      : p_(std::move(p)), group_(group), post_(std::move(post)), dnnl_post_(post_) {
     for (const PostOp& op : post_) has_sum_ |= op.kind == PostKind::kSum;
+    // A trailing SiLU runs as our own pass after the primitive (silu.h).
+    if (!dnnl_post_.empty() && dnnl_post_.back().kind == PostKind::kSwish && FastSiluAvailable()) {
+      dnnl_post_.pop_back();
+      silu_after_ = true;
+    }
   }
 
   // Called at Load when W (and B) are constant float32: keeps the weights
@@ -288,7 +294,7 @@ class ConvKernel : public Kernel {
         any(wdims), bias_md, act(g.out_shape), strides, dil, pl, pr);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (!post_.empty()) attr.set_post_ops(ToDnnl(post_));
+    if (!dnnl_post_.empty()) attr.set_post_ops(ToDnnl(dnnl_post_));
     auto pd = dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
     if (winograd) {
       // oneDNN offers F(2x2,3x3) ("wino_2x3") before F(4x4,3x3)
@@ -433,6 +439,8 @@ class ConvKernel : public Kernel {
       }
       prim.conv.execute(s, args);
       if (!y_blocked && !prim.dst_plain) prim.dst_reorder.execute(s, dst, user_dst);
+      // Elementwise, so any layout; a blocked layout's zero padding stays 0.
+      if (silu_after_) SiluInPlace(y_data, y_step);
     }
     s.wait();
     if (prim.winograd) CountWinogradExecutions(static_cast<uint64_t>(images));
@@ -545,7 +553,9 @@ class ConvKernel : public Kernel {
 
   SpatialParams p_;
   int64_t group_;
-  std::vector<PostOp> post_;
+  std::vector<PostOp> post_;       // all post-ops (the reference path applies these)
+  std::vector<PostOp> dnnl_post_;  // those oneDNN applies
+  bool silu_after_ = false;        // post_ ends with SiLU, applied by SiluInPlace
   bool has_sum_ = false;
   // Fast path state, set once at Load.
   bool fast_ = false;

@@ -27,6 +27,7 @@
 #include "common.h"
 #include "ops.h"
 #include "post_ops.h"
+#include "silu.h"
 
 namespace citadel::engine::ops {
 namespace {
@@ -42,7 +43,14 @@ class ConvDwKernel : public Kernel {
   ConvDwKernel(std::unique_ptr<Kernel> pw, std::unique_ptr<Kernel> dw, int64_t channels, int64_t stride,
                std::vector<PostOp> pw_post, std::vector<PostOp> dw_post)
       : pw_(std::move(pw)), dw_(std::move(dw)), channels_(channels), stride_(stride),
-        pw_post_(std::move(pw_post)), dw_post_(std::move(dw_post)) {}
+        pw_post_(std::move(pw_post)), dw_post_(std::move(dw_post)) {
+    // The depthwise's trailing SiLU runs as our own pass (silu.h); the 1x1's
+    // cannot: the depthwise reads it inside the primitive.
+    if (!dw_post_.empty() && dw_post_.back().kind == PostKind::kSwish && FastSiluAvailable()) {
+      dw_post_.pop_back();
+      silu_after_ = true;
+    }
+  }
 
   // Called at Load with the constant weights (shapes checked by the
   // factory): enables the fused path.
@@ -140,6 +148,7 @@ class ConvDwKernel : public Kernel {
     }
     prim.conv.execute(s, args);
     s.wait();
+    if (silu_after_) SiluInPlace(y->data<float>(), y->num_elements());
     return Status::Ok();
   }
 
@@ -166,7 +175,8 @@ class ConvDwKernel : public Kernel {
   std::unique_ptr<Kernel> pw_, dw_;
   int64_t channels_;  // M: the 1x1's outputs, the depthwise's channels
   int64_t stride_;
-  std::vector<PostOp> pw_post_, dw_post_;
+  std::vector<PostOp> pw_post_, dw_post_;  // dw_post_ without a trailing SiLU when...
+  bool silu_after_ = false;                // ...it runs as SiluInPlace after the primitive
   bool fast_ = false;
   Tensor w_, b_, dw_w_, dw_b_;
   ShapeCache<ConvDwPrim> cache_;

@@ -81,6 +81,14 @@ class Governor {
 
   bool throttled() const { return throttled_.load(); }
 
+  void AfterRun(int threads, double wall_s, double thread_cpu_s) {
+    if (mode_.load(std::memory_order_relaxed) != Mode::kAuto) return;
+    if (!throttled_.load(std::memory_order_relaxed) &&
+        RunShowsContention(threads, wall_s, thread_cpu_s)) {
+      throttled_.store(true);
+    }
+  }
+
  private:
   void Sample(int threads) {
     const double now = Seconds(CLOCK_MONOTONIC);
@@ -150,6 +158,14 @@ bool ShouldThrottle(bool throttled_now, double other_cpus, int cpus, int threads
   const double free_cores = cpus > threads ? cpus - threads : 0;
   if (throttled_now) return other_cpus >= free_cores + kReleaseBelow;
   return other_cpus > free_cores + kThrottleAbove;
+}
+
+bool RunShowsContention(int threads, double wall_s, double thread_cpu_s) {
+  return threads >= 2 && wall_s >= 1e-3 && thread_cpu_s < 0.6 * wall_s;
+}
+
+void ObserveRun(int threads, double wall_s, double thread_cpu_s) {
+  TheGovernor().AfterRun(threads, wall_s, thread_cpu_s);
 }
 
 int GovernThreads(int threads) { return TheGovernor().ThreadsForRun(threads); }

@@ -55,6 +55,18 @@ double OtherProcessesCpus(const CpuSample& before, const CpuSample& after);
 // background noise), release only when they are clearly below it again.
 bool ShouldThrottle(bool throttled_now, double other_cpus, int cpus, int threads);
 
+// A Run with `threads` >= 2 whose calling thread got less than 60% of its
+// wall time as CPU time (at least 1 ms of wall): with spinning team-mates
+// the calling thread only stops running when it is preempted, so another
+// process took its core. Reacts within one Run, where /proc/stat needs a
+// quarter of a second (a 2-thread MobileNetV2 Run measured 45 ms instead of
+// 3.4 once, in a bench run too short for the first sample).
+bool RunShowsContention(int threads, double wall_s, double thread_cpu_s);
+
+// Called by Model::Run after a Run: throttles at once on
+// RunShowsContention; the next /proc/stat sample decides when to release.
+void ObserveRun(int threads, double wall_s, double thread_cpu_s);
+
 // Called by Model::Run with the Run's intra-op threads (resolved, >= 1);
 // returns the threads to use: `threads`, or 1 while throttled. Cheap: a
 // clock read unless a sample is due.

@@ -65,6 +65,13 @@ TEST(SpinGovernor, ThrottlesOnlyWhenOthersWantOurCoresWithHysteresis) {
   EXPECT_TRUE(ShouldThrottle(false, 15.0, 16, 2));
 }
 
+TEST(SpinGovernor, ARunPreemptedMostOfItsTimeShowsContention) {
+  EXPECT_TRUE(RunShowsContention(2, 0.045, 0.004));   // 45 ms wall, 4 ms CPU
+  EXPECT_FALSE(RunShowsContention(2, 0.0035, 0.0034));  // spinning team: CPU ~ wall
+  EXPECT_FALSE(RunShowsContention(1, 0.045, 0.004));   // one thread: nothing to throttle
+  EXPECT_FALSE(RunShowsContention(2, 0.0005, 0.0));    // too short to judge
+}
+
 // A Conv + Relu model with threads = 2.
 std::string TwoLayerModel() {
   onnx::ModelProto m;

@@ -3,6 +3,7 @@
 #include "citadel/engine.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,20 +33,37 @@ double Seconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// The CPUs this process may run on (its affinity when it first samples).
+const std::vector<bool>& AllowedCpus() {
+  static const std::vector<bool> allowed = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return std::vector<bool>();
+    std::vector<bool> v(CPU_SETSIZE);
+    for (int i = 0; i < CPU_SETSIZE; ++i) v[i] = CPU_ISSET(i, &set);
+    return v;
+  }();
+  return allowed;
+}
+
 bool ReadCpuSample(CpuSample* s) {
-  // The aggregate line is the first one; 512 bytes hold it with room.
   const int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  char buf[512];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  // The per-CPU lines come first; the file is a few KiB (more with many
+  // CPUs and interrupts), read whole up to a cap.
+  std::string text;
+  char buf[16384];
+  ssize_t n;
+  while (text.size() < (size_t{1} << 20) && (n = ::read(fd, buf, sizeof buf)) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+  }
   ::close(fd);
-  if (n <= 0) return false;
   static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   if (ticks <= 0) return false;
   s->wall_s = Seconds(CLOCK_MONOTONIC);
   s->own_cpu_s = Seconds(CLOCK_PROCESS_CPUTIME_ID);
-  return ParseProcStatCpuLine(std::string(buf, static_cast<size_t>(n)), ticks, &s->idle_cpu_s,
-                              &s->total_cpu_s);
+  s->cpus = SumProcStatCpus(text, ticks, AllowedCpus(), &s->idle_cpu_s, &s->total_cpu_s);
+  return s->cpus > 0;
 }
 
 enum class Mode { kAuto, kOff, kAlwaysThrottled };
@@ -102,10 +120,9 @@ class Governor {
       throttled_.store(true);
       return;
     }
-    if (have_last_) {
-      static const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    if (have_last_ && s.cpus == last_.cpus) {
       const double others = OtherProcessesCpus(last_, s);
-      throttled_.store(ShouldThrottle(throttled_.load(), others, cpus, threads));
+      throttled_.store(ShouldThrottle(throttled_.load(), others, s.cpus, threads));
     }
     last_ = s;
     have_last_ = true;
@@ -142,6 +159,38 @@ bool ParseProcStatCpuLine(const std::string& text, double ticks_per_s, double* i
   *idle_cpu_s = (v[3] + (got > 4 ? v[4] : 0)) / ticks_per_s;
   *total_cpu_s = total / ticks_per_s;
   return true;
+}
+
+int SumProcStatCpus(const std::string& text, double ticks_per_s, const std::vector<bool>& allowed,
+                    double* idle_cpu_s, double* total_cpu_s) {
+  double idle = 0, total = 0;
+  int count = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) eol = text.size();
+    const std::string line = text.substr(at, eol - at);
+    at = eol + 1;
+    // "cpu" followed by the CPU's number; the aggregate "cpu " is skipped.
+    if (line.compare(0, 3, "cpu") != 0 || line.size() < 4 || line[3] < '0' || line[3] > '9') continue;
+    size_t digits = 3;
+    uint64_t cpu = 0;
+    while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9' && cpu < (1u << 20)) {
+      cpu = cpu * 10 + static_cast<uint64_t>(line[digits] - '0');
+      ++digits;
+    }
+    if (!allowed.empty() && (cpu >= allowed.size() || !allowed[cpu])) continue;
+    double line_idle = 0, line_total = 0;
+    if (!ParseProcStatCpuLine("cpu " + line.substr(digits), ticks_per_s, &line_idle, &line_total)) {
+      continue;
+    }
+    idle += line_idle;
+    total += line_total;
+    ++count;
+  }
+  *idle_cpu_s = idle;
+  *total_cpu_s = total;
+  return count;
 }
 
 double OtherProcessesCpus(const CpuSample& before, const CpuSample& after) {

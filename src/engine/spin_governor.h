@@ -28,16 +28,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace citadel::engine {
 
-// CPU accounting at one instant: /proc/stat's aggregate line plus this
-// process's CPU time.
+// CPU accounting at one instant: /proc/stat's lines for the CPUs this
+// process may run on, plus this process's CPU time.
 struct CpuSample {
   double wall_s = 0;        // CLOCK_MONOTONIC
-  double idle_cpu_s = 0;    // idle + iowait, summed over CPUs
-  double total_cpu_s = 0;   // every /proc/stat column, summed over CPUs
+  double idle_cpu_s = 0;    // idle + iowait, summed over those CPUs
+  double total_cpu_s = 0;   // every /proc/stat column, summed over those CPUs
   double own_cpu_s = 0;     // CLOCK_PROCESS_CPUTIME_ID
+  int cpus = 0;             // how many CPUs were summed
 };
 
 // Parses the "cpu  user nice system idle iowait irq softirq steal ..." line
@@ -45,6 +47,14 @@ struct CpuSample {
 // False when the text has no such line.
 bool ParseProcStatCpuLine(const std::string& text, double ticks_per_s, double* idle_cpu_s,
                           double* total_cpu_s);
+
+// Sums the per-CPU lines ("cpuN ...") of /proc/stat text for the CPUs N
+// with allowed[N] true (an empty `allowed`: every CPU) into idle and total
+// CPU seconds. Returns how many CPUs were summed (0: none found). Why per
+// CPU: in a container pinned to some of a host's cores (cpuset), the other
+// cores' load is not in our way.
+int SumProcStatCpus(const std::string& text, double ticks_per_s, const std::vector<bool>& allowed,
+                    double* idle_cpu_s, double* total_cpu_s);
 
 // CPUs' worth of work that other processes did between two samples
 // (busy CPU time not spent by this process, per second of wall time).

@@ -4,6 +4,7 @@
 // outputs as an unthrottled one (primitives are keyed by thread count).
 #include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
@@ -42,13 +43,41 @@ TEST(SpinGovernor, RefusesWhatIsNotTheAggregateLine) {
   EXPECT_FALSE(ParseProcStatCpuLine("cpu  1 2 3 4\n", 0, &idle, &total));
 }
 
+TEST(SpinGovernor, SumsOnlyTheCpusWeMayRunOn) {
+  const std::string stat =
+      "cpu  100 0 0 400 0 0 0 0 0 0\n"
+      "cpu0 10 0 0 90 0 0 0 0 0 0\n"
+      "cpu1 20 0 0 80 0 0 0 0 0 0\n"
+      "cpu2 30 0 0 70 0 0 0 0 0 0\n"
+      "cpu12 40 0 0 60 5 0 0 0 0 0\n"
+      "cpu3 garbage\n"
+      "intr 12345 1 2 3\n"
+      "ctxt 999\n";
+  double idle = 0, total = 0;
+  // Every CPU: the four well-formed per-CPU lines, not the aggregate.
+  EXPECT_EQ(SumProcStatCpus(stat, 100, {}, &idle, &total), 4);
+  EXPECT_DOUBLE_EQ(idle, (90.0 + 80 + 70 + 60 + 5) / 100);
+  EXPECT_DOUBLE_EQ(total, (100.0 + 100 + 100 + 105) / 100);
+  // A cpuset of {1, 12}: the host's other cores are not ours to judge.
+  std::vector<bool> allowed(16, false);
+  allowed[1] = allowed[12] = true;
+  EXPECT_EQ(SumProcStatCpus(stat, 100, allowed, &idle, &total), 2);
+  EXPECT_DOUBLE_EQ(idle, (80.0 + 60 + 5) / 100);
+  EXPECT_DOUBLE_EQ(total, (100.0 + 105) / 100);
+  // An allowed CPU /proc/stat does not list (offline) counts for nothing.
+  std::vector<bool> only3(4, false);
+  only3[3] = true;
+  EXPECT_EQ(SumProcStatCpus(stat, 100, only3, &idle, &total), 0);
+  EXPECT_EQ(SumProcStatCpus("", 100, {}, &idle, &total), 0);
+}
+
 TEST(SpinGovernor, OtherProcessesAreBusyTimeMinusOurs) {
-  CpuSample a{10.0, 100.0, 200.0, 5.0};
+  CpuSample a{10.0, 100.0, 200.0, 5.0, 2};
   // 0.5 s of wall on 2 CPUs: 0.2 s idle, so 0.8 s busy; we used 0.5 s.
-  CpuSample b{10.5, 100.2, 201.0, 5.5};
+  CpuSample b{10.5, 100.2, 201.0, 5.5, 2};
   EXPECT_NEAR(OtherProcessesCpus(a, b), (0.8 - 0.5) / 0.5, 1e-9);
   // Tick rounding can make our own time exceed the busy time: never < 0.
-  CpuSample c{10.5, 100.6, 201.0, 5.6};
+  CpuSample c{10.5, 100.6, 201.0, 5.6, 2};
   EXPECT_EQ(OtherProcessesCpus(a, c), 0.0);
   // No wall time elapsed: nothing to say.
   EXPECT_EQ(OtherProcessesCpus(a, a), 0.0);

@@ -11,8 +11,9 @@
 //
 // So `citadel` starts libgomp with a bounded spin (GOMP_SPINCOUNT, see
 // src/cli/openmp_env.cc), and the governor watches how much CPU *other*
-// processes use (/proc/stat's busy time minus this process's own CPU time,
-// sampled at most every 0.25 s during Runs). While they take more than the
+// processes use (/proc/stat's busy time on the CPUs this process may run
+// on, minus this process's own CPU time, sampled at most every 0.25 s
+// during Runs). While they take more than the
 // cores a Run's team leaves free, Runs use one thread: nobody spins and
 // nobody waits at a barrier for a preempted team-mate. When they leave, Runs
 // use their threads again. (libgomp's spin count cannot be changed after

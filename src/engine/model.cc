@@ -12,7 +12,6 @@
 #include <map>
 #include <new>
 #include <set>
-#include <ctime>
 #include <sstream>
 
 #include <onnx/onnx_pb.h>
@@ -112,12 +111,6 @@ Status ModelImpl::ValidateInput(const NamedTensor& nt, const engine::Value& v,
   return Status::Ok();
 }
 
-double Seconds(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions& options) const {
   std::vector<Tensor> slots(graph_.values.size());
   for (size_t v = 0; v < graph_.values.size(); ++v) {
@@ -155,10 +148,10 @@ Result<TensorList> ModelImpl::RunImpl(const TensorList& inputs, const RunOptions
   // Fewer threads while other processes want the cores (spin_governor.h).
   const int threads = engine::GovernThreads(engine::ResolveThreads(threads_));
   engine::SetRunThreads(threads);
-  const double wall0 = Seconds(CLOCK_MONOTONIC), cpu0 = Seconds(CLOCK_THREAD_CPUTIME_ID);
+  const engine::RunStart start = engine::StartRun();
   CITADEL_RETURN_IF_ERROR(engine::ExecutePlan(graph_, plan_, &slots, options.max_output_bytes,
                                               pool_.get(), options.profile));
-  engine::ObserveRun(threads, Seconds(CLOCK_MONOTONIC) - wall0, Seconds(CLOCK_THREAD_CPUTIME_ID) - cpu0);
+  engine::ObserveRun(threads, start);
 
   // Collect outputs. An output that shares a buffer with a model constant
   // (e.g. Identity of a weight) is copied, so a caller writing into it

@@ -213,8 +213,12 @@ bool RunShowsContention(int threads, double wall_s, double thread_cpu_s) {
   return threads >= 2 && wall_s >= 1e-3 && thread_cpu_s < 0.6 * wall_s;
 }
 
-void ObserveRun(int threads, double wall_s, double thread_cpu_s) {
-  TheGovernor().AfterRun(threads, wall_s, thread_cpu_s);
+RunStart StartRun() { return {Seconds(CLOCK_MONOTONIC), Seconds(CLOCK_THREAD_CPUTIME_ID)}; }
+
+void ObserveRun(int threads, const RunStart& start) {
+  if (threads < 2) return;  // nothing to throttle; skip the clock reads
+  TheGovernor().AfterRun(threads, Seconds(CLOCK_MONOTONIC) - start.wall_s,
+                         Seconds(CLOCK_THREAD_CPUTIME_ID) - start.thread_cpu_s);
 }
 
 int GovernThreads(int threads) { return TheGovernor().ThreadsForRun(threads); }

@@ -74,9 +74,16 @@ bool ShouldThrottle(bool throttled_now, double other_cpus, int cpus, int threads
 // 3.4 once, in a bench run too short for the first sample).
 bool RunShowsContention(int threads, double wall_s, double thread_cpu_s);
 
-// Called by Model::Run after a Run: throttles at once on
-// RunShowsContention; the next /proc/stat sample decides when to release.
-void ObserveRun(int threads, double wall_s, double thread_cpu_s);
+// The calling thread's clocks when a Run starts (for ObserveRun).
+struct RunStart {
+  double wall_s = 0;        // CLOCK_MONOTONIC
+  double thread_cpu_s = 0;  // CLOCK_THREAD_CPUTIME_ID
+};
+RunStart StartRun();
+
+// Called by Model::Run after a Run that began at `start`: throttles at once
+// on RunShowsContention; the next /proc/stat sample decides when to release.
+void ObserveRun(int threads, const RunStart& start);
 
 // Called by Model::Run with the Run's intra-op threads (resolved, >= 1);
 // returns the threads to use: `threads`, or 1 while throttled. Cheap: a

@@ -60,9 +60,10 @@ __attribute__((target("avx512f"))) void Silu512Range(float* x, size_t n) {
 
 bool FastSiluAvailable() {
   // CITADEL_NO_FAST_SILU=1 keeps oneDNN's swish post-op (A/B measurement).
-  static const bool on = __builtin_cpu_supports("avx512f") &&
-                         !(std::getenv("CITADEL_NO_FAST_SILU") != nullptr &&
-                           std::getenv("CITADEL_NO_FAST_SILU")[0] == '1');
+  static const bool on = [] {
+    const char* off = std::getenv("CITADEL_NO_FAST_SILU");
+    return __builtin_cpu_supports("avx512f") && !(off != nullptr && off[0] == '1');
+  }();
   return on;
 }
 

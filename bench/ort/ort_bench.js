@@ -97,7 +97,7 @@ function summarizeProfile(session, prefix, warmup, iters) {
   t += 'nodes in order\n';
   for (const n of nodes) t += `  ${n.name.padEnd(48)} ${n.op.padEnd(20)} ${n.ms.toFixed(3).padStart(8)}\n`;
   process.stderr.write(t);
-  return { runs: timed.length, nodes_ms: total, by_op: ops, top_nodes: top.slice(0, 20) };
+  return { runs: timed.length, nodes_ms: total, by_op: ops, top_nodes: top.slice(0, 20), nodes };
 }
 
 async function main() {

@@ -137,6 +137,16 @@ nlohmann::json ProfileJson(const std::vector<NodeTiming>& timings, int runs) {
     std::fprintf(stderr, "  %-40s %-16s %10.3f\n", name.c_str(), a.op.c_str(), ms);
   }
   j["top_nodes"] = top;
+  // Every node in execution order (first-seen order of the timed runs), for a
+  // layer-by-layer comparison with ORT's "nodes in order" list.
+  nlohmann::json in_order = nlohmann::json::array();
+  std::map<std::string, bool> listed;
+  for (const NodeTiming& t : timings) {
+    if (listed[t.name]) continue;
+    listed[t.name] = true;
+    in_order.push_back({{"name", t.name}, {"op", t.op_type}, {"ms", by_node[t.name].ms * per_run}});
+  }
+  j["nodes"] = in_order;
   return j;
 }
 

@@ -241,6 +241,88 @@ TEST(FastConv, WinogradDynamicBatchAndSwitch) {
   EXPECT_EQ(testing::CompareTensors((*d)[0].tensor, (*w)[0].tensor, 1e-4, 1e-4), "");
 }
 
+// Direct kxk convolutions on NHWC (oneDNN's brgemm kernel, reordered from
+// and to the plan's layout; conv.cc UseNhwcDirect): a ResNet-like
+// downsampling block. A 1x1 Conv writes a blocked value; a 3x3 stride-2
+// Conv (BatchNorm folded, ReLU) reads it; a second 3x3 stride-2 Conv adds a
+// residual that is blocked (from another Conv) and ends in a plain graph
+// output; a 5x5 stride-1 Conv (not Winograd's) also writes a graph output.
+// Odd maps, channels that are not whole blocks, batch 1 and 3; then the
+// same outputs with the switch off (blocked kernel), and the NHWC kernel
+// taken on AVX-512 hosts only when allowed.
+TEST(FastConv, NhwcDirectMatchesReferenceAndBlockedKernel) {
+  struct Case {
+    int64_t c, h, w, m;
+  };
+  const Case cases[] = {{24, 15, 13, 40}, {32, 28, 28, 32}, {48, 9, 10, 20}};
+  const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  for (const Case& cc : cases) {
+    SCOPED_TRACE(cc.c * 1000 + cc.m);
+    Builder b;
+    const int64_t h1 = (cc.h + 2 - 3) / 2 + 1, w1 = (cc.w + 2 - 3) / 2 + 1;
+    const int64_t h2 = (h1 + 2 - 3) / 2 + 1, w2 = (w1 + 2 - 3) / 2 + 1;
+    b.Input("x", {-1, cc.c, cc.h, cc.w});
+    b.Init("W0", {cc.c, cc.c, 1, 1}, -0.4f, 0.4f);
+    b.Init("W1", {cc.m, cc.c, 3, 3}, -0.2f, 0.2f);
+    b.Init("s", {cc.m}, 0.5f, 1.5f);
+    b.Init("bb", {cc.m}, -0.5f, 0.5f);
+    b.Init("mean", {cc.m}, -0.5f, 0.5f);
+    b.Init("var", {cc.m}, 0.5f, 2.0f);
+    b.Init("W2", {cc.m, cc.m, 3, 3}, -0.2f, 0.2f);
+    b.Init("B2", {cc.m}, -0.5f, 0.5f);
+    b.Init("Wd", {cc.m, cc.c, 1, 1}, -0.4f, 0.4f);
+    b.Init("W5", {cc.m, cc.c, 5, 5}, -0.1f, 0.1f);
+    b.Node("Conv", {"x", "W0"}, {"a0"});
+    b.Node("Relu", {"a0"}, {"a"});
+    auto* c1 = b.Node("Conv", {"a", "W1"}, {"c1"});
+    Builder::Ints(c1, "pads", {1, 1, 1, 1});
+    Builder::Ints(c1, "strides", {2, 2});
+    b.Node("BatchNormalization", {"c1", "s", "bb", "mean", "var"}, {"bn"});
+    b.Node("Relu", {"bn"}, {"r1"});
+    auto* c2 = b.Node("Conv", {"r1", "W2", "B2"}, {"c2"});
+    Builder::Ints(c2, "pads", {1, 1, 1, 1});
+    Builder::Ints(c2, "strides", {2, 2});
+    auto* d = b.Node("Conv", {"a", "Wd"}, {"down"});
+    Builder::Ints(d, "strides", {4, 4});
+    b.Node("Add", {"c2", "down"}, {"sum"});
+    b.Node("Relu", {"sum"}, {"y"});
+    auto* c5 = b.Node("Conv", {"a", "W5"}, {"y5"});
+    Builder::Ints(c5, "pads", {2, 2, 2, 2});
+    b.Output("y", {-1, cc.m, h2, w2});
+    b.Output("y5", {-1, cc.m, cc.h, cc.w});
+    for (int64_t n : {1, 3}) {
+      SCOPED_TRACE(n);
+      const uint64_t before = ops::NhwcDirectExecutions();
+      ExpectFastMatchesReference(b, {{"x", Random({n, cc.c, cc.h, cc.w}, b.rng())}}, 1);
+      // Three kxk Convs per Run (the reference model runs none of them).
+      if (avx512) {
+        EXPECT_GE(ops::NhwcDirectExecutions() - before, 3u);
+      }
+    }
+    const std::string bytes = b.Bytes();
+    ByteSpan span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    TensorList in = {{"x", Random({2, cc.c, cc.h, cc.w}, b.rng())}};
+    auto nhwc = Model::Load(span);
+    ASSERT_TRUE(nhwc.ok());
+    ops::SetNhwcDirectDisabled(true);
+    auto blocked = Model::Load(span);
+    ops::SetNhwcDirectDisabled(false);
+    ASSERT_TRUE(blocked.ok());
+    const uint64_t before = ops::NhwcDirectExecutions();
+    auto rb = (*blocked)->Run(in);
+    ASSERT_TRUE(rb.ok());
+    EXPECT_EQ(ops::NhwcDirectExecutions(), before);
+    auto rn = (*nhwc)->Run(in);
+    ASSERT_TRUE(rn.ok());
+    if (avx512) {
+      EXPECT_EQ(ops::NhwcDirectExecutions() - before, 3u);
+    }
+    for (size_t i = 0; i < rb->size(); ++i) {
+      EXPECT_EQ(testing::CompareTensors((*rb)[i].tensor, (*rn)[i].tensor, 1e-4, 1e-4), "") << i;
+    }
+  }
+}
+
 TEST(FastConv, ClipSwishSigmoidAndDynamicBatch) {
   Builder b;
   b.Input("x", {-1, 8, 10, 10});

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -97,6 +98,18 @@ TEST(BenchCli, ProfileReportsEveryNodeByOpType) {
     EXPECT_LE(n["ms"].get<double>(), prev);
     prev = n["ms"].get<double>();
   }
+  // Every node once, in execution order: as many as by_op counts, and
+  // their times add up to nodes_ms.
+  int nodes = 0;
+  for (const auto& op : p["by_op"]) nodes += op["nodes"].get<int>();
+  ASSERT_EQ(p["nodes"].size(), static_cast<size_t>(nodes));
+  double sum = 0;
+  std::set<std::string> names;
+  for (const auto& n : p["nodes"]) {
+    sum += n["ms"].get<double>();
+    EXPECT_TRUE(names.insert(n["name"].get<std::string>()).second) << n["name"];
+  }
+  EXPECT_NEAR(sum, p["nodes_ms"].get<double>(), 1e-6 * (1 + sum));
 }
 
 }  // namespace

@@ -530,6 +530,42 @@ TEST(BlockedLayout, SqueezeExcitationMulMatchesReference) {
   }
 }
 
+// Squeeze-excitation 1x1 Convs on the pooled 1x1 map run as dot products
+// (conv.cc PointwiseVector): EfficientNet's pattern with SiLU and Sigmoid
+// fused, 40 -> 20 -> 40 channels so the squeezed value is blocked (20 >= a
+// block's 16 on AVX-512, 8 on AVX2) and the pooled input plain, with and
+// without bias, batch 1 and 3; a padded 1x1 Conv on a 1x1 map (output
+// 3x3) keeps oneDNN. Each Run takes the path twice.
+TEST(FastConv, SqueezeExcitationDotProductsMatchReference) {
+  Builder b;
+  b.Input("x", {-1, 40, 7, 9});
+  b.Init("W1", {40, 40, 3, 3}, -0.1f, 0.1f);
+  b.Init("Ws", {20, 40, 1, 1}, -0.3f, 0.3f);
+  b.Init("Bs", {20}, -0.3f, 0.3f);
+  b.Init("We", {40, 20, 1, 1}, -0.3f, 0.3f);
+  b.Init("Wp", {24, 40, 1, 1}, -0.3f, 0.3f);
+  auto* c1 = b.Node("Conv", {"x", "W1"}, {"a"});
+  Builder::Ints(c1, "pads", {1, 1, 1, 1});
+  b.Node("GlobalAveragePool", {"a"}, {"g"});
+  b.Node("Conv", {"g", "Ws", "Bs"}, {"sq"});
+  b.Node("Sigmoid", {"sq"}, {"sqs"});
+  b.Node("Mul", {"sq", "sqs"}, {"sqr"});  // SiLU
+  b.Node("Conv", {"sqr", "We"}, {"ex"});
+  b.Node("Sigmoid", {"ex"}, {"se"});
+  b.Node("Mul", {"a", "se"}, {"m"});
+  b.Node("Conv", {"m", "Wp"}, {"y"});
+  auto* padded = b.Node("Conv", {"g", "Wp"}, {"yp"});
+  Builder::Ints(padded, "pads", {1, 1, 1, 1});
+  b.Output("y", {-1, 24, 7, 9});
+  b.Output("yp", {-1, 24, 3, 3});
+  for (int64_t n : {1, 3}) {
+    SCOPED_TRACE(n);
+    const uint64_t before = ops::PointwiseVectorConvs();
+    ExpectFastMatchesReference(b, {{"x", Random({n, 40, 7, 9}, b.rng())}});
+    EXPECT_EQ(ops::PointwiseVectorConvs() - before, 2u);
+  }
+}
+
 // MobileNetV2's / EfficientNet's expand + depthwise pair: a 1x1 Conv
 // (+ BatchNorm, ReLU6 or SiLU) read only by a depthwise 3x3 Conv (stride 1
 // or 2, + activation) on a map of at least 56x56 becomes one ai.citadel

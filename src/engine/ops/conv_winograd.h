@@ -70,6 +70,11 @@ bool NhwcDirectDisabled();
 void SetNhwcDirectDisabled(bool disabled);
 uint64_t NhwcDirectExecutions();
 
+// 1x1 Convs on a 1x1 map (squeeze-excitation) run as dot products on the
+// calling thread instead of a oneDNN primitive (conv.cc PointwiseVector);
+// the number of such executions (one per Run of the node).
+uint64_t PointwiseVectorConvs();
+
 }  // namespace citadel::engine::ops
 
 #endif  // CITADEL_ENGINE_OPS_CONV_WINOGRAD_H_

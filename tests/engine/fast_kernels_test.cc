@@ -246,7 +246,8 @@ TEST(FastConv, WinogradDynamicBatchAndSwitch) {
 // downsampling block. A 1x1 Conv writes a blocked value; a 3x3 stride-2
 // Conv (BatchNorm folded, ReLU) reads it; a second 3x3 stride-2 Conv adds a
 // residual that is blocked (from another Conv) and ends in a plain graph
-// output; a 5x5 stride-1 Conv (not Winograd's) also writes a graph output.
+// output; a 5x5 stride-1 Conv (not Winograd's) also writes a graph output,
+// and a 3x3 stride-2 Conv reads the plain graph input.
 // Odd maps, channels that are not whole blocks, batch 1 and 3; then the
 // same outputs with the switch off (blocked kernel), and the NHWC kernel
 // taken on AVX-512 hosts only when allowed.
@@ -288,15 +289,19 @@ TEST(FastConv, NhwcDirectMatchesReferenceAndBlockedKernel) {
     b.Node("Relu", {"sum"}, {"y"});
     auto* c5 = b.Node("Conv", {"a", "W5"}, {"y5"});
     Builder::Ints(c5, "pads", {2, 2, 2, 2});
+    auto* cx = b.Node("Conv", {"x", "W1"}, {"yx"});
+    Builder::Ints(cx, "pads", {1, 1, 1, 1});
+    Builder::Ints(cx, "strides", {2, 2});
     b.Output("y", {-1, cc.m, h2, w2});
     b.Output("y5", {-1, cc.m, cc.h, cc.w});
+    b.Output("yx", {-1, cc.m, h1, w1});
     for (int64_t n : {1, 3}) {
       SCOPED_TRACE(n);
       const uint64_t before = ops::NhwcDirectExecutions();
       ExpectFastMatchesReference(b, {{"x", Random({n, cc.c, cc.h, cc.w}, b.rng())}}, 1);
-      // Three kxk Convs per Run (the reference model runs none of them).
+      // Four kxk Convs per Run (the reference model runs none of them).
       if (avx512) {
-        EXPECT_GE(ops::NhwcDirectExecutions() - before, 3u);
+        EXPECT_GE(ops::NhwcDirectExecutions() - before, 4u);
       }
     }
     const std::string bytes = b.Bytes();
@@ -315,7 +320,7 @@ TEST(FastConv, NhwcDirectMatchesReferenceAndBlockedKernel) {
     auto rn = (*nhwc)->Run(in);
     ASSERT_TRUE(rn.ok());
     if (avx512) {
-      EXPECT_EQ(ops::NhwcDirectExecutions() - before, 3u);
+      EXPECT_EQ(ops::NhwcDirectExecutions() - before, 4u);
     }
     for (size_t i = 0; i < rb->size(); ++i) {
       EXPECT_EQ(testing::CompareTensors((*rb)[i].tensor, (*rn)[i].tensor, 1e-4, 1e-4), "") << i;

@@ -10,6 +10,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "../../src/engine/dnnl_util.h"
+#include "../../src/engine/ops/conv.h"
 #include "../../src/engine/ops/conv_winograd.h"
 #include "citadel/engine.h"
 #include "test_util.h"

@@ -26,6 +26,7 @@
 #include "../dnnl_util.h"
 #include "../kernel.h"
 #include "common.h"
+#include "conv.h"
 #include "conv_winograd.h"
 #include "ops.h"
 #include "post_ops.h"
@@ -301,8 +302,8 @@ class ConvKernel : public Kernel {
   // (256, 28 -> 14), 1.54 -> 1.25 (512, 14 -> 7); the reorders of input
   // and output 0.01-0.05 ms. 1x1 kernels are as fast blocked (no gain), and
   // a first layer with fewer channels than a block (the 3-channel stem)
-  // gained less than its NCHW -> NHWC reorder costs (conv_winograd.h has
-  // the switch).
+  // gained less than its NCHW -> NHWC reorder costs (conv.h has the
+  // switch).
   bool UseNhwcDirect(const Shape& xs, const ConvGeometry& g) const {
     if (!nhwc_ || group_ != 1 || xs.size() != 4 || xs[1] < ActivationBlock()) return false;
     return g.p.kernel.size() == 2 && g.p.kernel[0] * g.p.kernel[1] > 1;

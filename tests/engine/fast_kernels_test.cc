@@ -116,6 +116,36 @@ void ExpectFastMatchesReference(const Builder& b, const TensorList& inputs, int 
   }
 }
 
+// A path's A/B switch: `b` loaded with the path allowed and with
+// set_disabled(true) gives the same outputs on `in`; the disabled model
+// never takes the path (counter unchanged) and the allowed one takes it
+// `runs_on_avx512` times where oneDNN has AVX-512.
+template <typename Disable, typename Counter>
+void ExpectSwitchAgrees(const Builder& b, const TensorList& in, Disable set_disabled, Counter counter,
+                        uint64_t runs_on_avx512) {
+  const std::string bytes = b.Bytes();
+  ByteSpan span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  auto on = Model::Load(span);
+  ASSERT_TRUE(on.ok());
+  set_disabled(true);
+  auto off = Model::Load(span);
+  set_disabled(false);
+  ASSERT_TRUE(off.ok());
+  const uint64_t before = counter();
+  auto r_off = (*off)->Run(in);
+  ASSERT_TRUE(r_off.ok());
+  EXPECT_EQ(counter(), before);
+  auto r_on = (*on)->Run(in);
+  ASSERT_TRUE(r_on.ok());
+  if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
+    EXPECT_EQ(counter() - before, runs_on_avx512);
+  }
+  ASSERT_EQ(r_off->size(), r_on->size());
+  for (size_t i = 0; i < r_off->size(); ++i) {
+    EXPECT_EQ(testing::CompareTensors((*r_off)[i].tensor, (*r_on)[i].tensor, 1e-4, 1e-4), "") << i;
+  }
+}
+
 struct ConvCase {
   int64_t n, c, h, w, m, k, stride, pad, dil, group;
 };
@@ -221,25 +251,9 @@ TEST(FastConv, WinogradDynamicBatchAndSwitch) {
   for (int64_t n : {1, 3}) {
     ExpectFastMatchesReference(b, {{"x", Random({n, 32, 15, 15}, b.rng())}}, 1);
   }
-  const std::string bytes = b.Bytes();
-  ByteSpan span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  TensorList in = {{"x", Random({2, 32, 15, 15}, b.rng())}};
-  auto wino = Model::Load(span);
-  ASSERT_TRUE(wino.ok());
-  ops::SetWinogradDisabled(true);
-  auto direct = Model::Load(span);
-  ops::SetWinogradDisabled(false);
-  ASSERT_TRUE(direct.ok());
-  const uint64_t before = ops::WinogradExecutions();
-  auto d = (*direct)->Run(in);
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(ops::WinogradExecutions(), before);
-  auto w = (*wino)->Run(in);
-  ASSERT_TRUE(w.ok());
-  if (dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core) {
-    EXPECT_EQ(ops::WinogradExecutions() - before, 2u);
-  }
-  EXPECT_EQ(testing::CompareTensors((*d)[0].tensor, (*w)[0].tensor, 1e-4, 1e-4), "");
+  // Batch 2: the per-image primitive runs twice.
+  ExpectSwitchAgrees(b, {{"x", Random({2, 32, 15, 15}, b.rng())}}, ops::SetWinogradDisabled,
+                     ops::WinogradExecutions, 2);
 }
 
 // Direct kxk convolutions on NHWC (oneDNN's brgemm kernel, reordered from
@@ -305,27 +319,9 @@ TEST(FastConv, NhwcDirectMatchesReferenceAndBlockedKernel) {
         EXPECT_GE(ops::NhwcDirectExecutions() - before, 4u);
       }
     }
-    const std::string bytes = b.Bytes();
-    ByteSpan span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    TensorList in = {{"x", Random({2, cc.c, cc.h, cc.w}, b.rng())}};
-    auto nhwc = Model::Load(span);
-    ASSERT_TRUE(nhwc.ok());
-    ops::SetNhwcDirectDisabled(true);
-    auto blocked = Model::Load(span);
-    ops::SetNhwcDirectDisabled(false);
-    ASSERT_TRUE(blocked.ok());
-    const uint64_t before = ops::NhwcDirectExecutions();
-    auto rb = (*blocked)->Run(in);
-    ASSERT_TRUE(rb.ok());
-    EXPECT_EQ(ops::NhwcDirectExecutions(), before);
-    auto rn = (*nhwc)->Run(in);
-    ASSERT_TRUE(rn.ok());
-    if (avx512) {
-      EXPECT_EQ(ops::NhwcDirectExecutions() - before, 4u);
-    }
-    for (size_t i = 0; i < rb->size(); ++i) {
-      EXPECT_EQ(testing::CompareTensors((*rb)[i].tensor, (*rn)[i].tensor, 1e-4, 1e-4), "") << i;
-    }
+    // One execution per Conv and Run (the whole batch at once).
+    ExpectSwitchAgrees(b, {{"x", Random({2, cc.c, cc.h, cc.w}, b.rng())}}, ops::SetNhwcDirectDisabled,
+                       ops::NhwcDirectExecutions, 4);
   }
 }
 
